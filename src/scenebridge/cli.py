@@ -43,7 +43,9 @@ def _root(
 
 @data_app.command("validate")
 def data_validate(
-    folder: Annotated[Path, typer.Argument(help="A canonical dataset folder (items.csv, interactions.csv, users.csv).")],
+    folder: Annotated[
+        Path, typer.Argument(help="A canonical dataset folder (items.csv, interactions.csv, users.csv).")
+    ],
 ) -> None:
     """Check a dataset folder; print each problem as FILE:LINE: reason. Exit 2 if there are errors."""
     from scenebridge.data.validate import validate_dataset
@@ -103,10 +105,10 @@ def evaluate_cmd(
     data: Annotated[Path, typer.Argument(help="A canonical dataset folder.")],
     source: Annotated[str, typer.Option("--source", "-s", help="Scene whose history is visible.")],
     target: Annotated[str, typer.Option("--target", "-t", help="Scene to recommend in (all its items are ranked).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for metrics.json, rankings.jsonl, report.md, plots.")],
-    methods: Annotated[
-        str | None, typer.Option(help="Comma-separated methods (default: all baselines).")
-    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for metrics.json, rankings.jsonl, report.md, plots.")
+    ],
+    methods: Annotated[str | None, typer.Option(help="Comma-separated methods (default: all baselines).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for every method.")] = 0,
 ) -> None:
     """Run the cold-start cross-scene benchmark: every method side by side, one run."""
@@ -123,7 +125,9 @@ def evaluate_cmd(
 
 
 @app.command("report")
-def report_cmd(run: Annotated[Path, typer.Argument(help="An evaluation output folder (with metrics.json).")]) -> None:
+def report_cmd(
+    run: Annotated[Path, typer.Argument(help="An evaluation output folder (with metrics.json).")],
+) -> None:
     """Print the metric table of a finished evaluation."""
     _print_table(run)
 

@@ -70,9 +70,7 @@ def write_dataset(ds: Dataset, folder: str | Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ds.items[["item_id", "scene", "title", "category"]].to_csv(out / "items.csv", index=False)
     inter = ds.interactions.copy()
-    inter["position"] = (
-        inter.groupby("user_id", sort=False)["order"].rank(method="dense").astype("int64") - 1
-    )
+    inter["position"] = inter.groupby("user_id", sort=False)["order"].rank(method="dense").astype("int64") - 1
     inter[["user_id", "item_id", "scene", "position"]].to_csv(out / "interactions.csv", index=False)
     if ds.users is not None:
         ds.users[["user_id", "split"]].to_csv(out / "users.csv", index=False)

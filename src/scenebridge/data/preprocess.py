@@ -7,9 +7,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from scenebridge.data.format import Dataset
 
@@ -70,9 +70,11 @@ def clean_dataset(ds: Dataset, *, max_activity_z: float = 6.0) -> tuple[Dataset,
     counts = inter.groupby("user_id").size()
     log_counts = np.log1p(counts.to_numpy(dtype="float64"))
     med = np.median(log_counts) if len(log_counts) else 0.0
-    mad = np.median(np.abs(log_counts - med)) * 1.4826 if len(log_counts) else 0.0
-    if mad > 0:
-        robust_z = (log_counts - med) / mad
+    dev = np.abs(log_counts - med)
+    # MAD is 0 when most users have the same count; the mean absolute deviation is the usual fallback.
+    scale = (np.median(dev) * 1.4826 or dev.mean() * 1.2533) if len(log_counts) else 0.0
+    if scale > 0:
+        robust_z = (log_counts - med) / scale
         outliers = set(counts.index[robust_z > max_activity_z])
     else:
         outliers = set()
@@ -121,7 +123,7 @@ def _stopwords() -> frozenset[str]:
 
 
 @cache
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:
     import logging
 
     import jieba
@@ -141,11 +143,8 @@ def normalize_text(text: str) -> list[str]:
     """
     text = unicodedata.normalize("NFKC", text).lower()
     stop = _stopwords()
-    if _CJK.search(text):
-        # jieba loads its dictionary (~1 s) on first use, so only Chinese text pays for it.
-        pieces = _jieba().lcut(text)
-    else:
-        pieces = _TOKEN.findall(text)
+    # jieba loads its dictionary (~1 s) on first use, so only Chinese text pays for it.
+    pieces = _jieba().lcut(text) if _CJK.search(text) else _TOKEN.findall(text)
     tokens = []
     for piece in pieces:
         for tok in _TOKEN.findall(piece):

@@ -51,7 +51,9 @@ class CrossSceneSplit:
 
     def __post_init__(self) -> None:
         src = self.train[self.train["scene"] == self.source].sort_values(["user_id", "order"], kind="stable")
-        self._histories: dict[str, list[str]] = src.groupby("user_id", sort=False)["item_id"].agg(list).to_dict()
+        self._histories: dict[str, list[str]] = {
+            str(u): list(items) for u, items in src.groupby("user_id", sort=False)["item_id"]
+        }
 
 
 def user_splits(ds: Dataset, seed: int = 0) -> pd.Series:
@@ -95,7 +97,7 @@ def cold_start_split(ds: Dataset, source: str, target: str, seed: int = 0) -> Cr
 
     def truth(split: str) -> dict[str, set[str]]:
         rows = target_rows[(target_rows["split"] == split) & target_rows["user_id"].isin(both)]
-        return {u: set(g) for u, g in rows.groupby("user_id")["item_id"]}
+        return {str(u): set(g) for u, g in rows.groupby("user_id")["item_id"]}
 
     test_truth, valid_truth = truth("test"), truth("valid")
     if not test_truth:

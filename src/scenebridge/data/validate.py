@@ -78,7 +78,13 @@ class _Reporter:
             if n > MAX_PER_KIND:
                 first = self._first[(file, kind)]
                 self.problems.append(
-                    Problem(file, None, f"... and {n - MAX_PER_KIND} more like that ({kind})", first.severity, kind)
+                    Problem(
+                        file,
+                        None,
+                        f"... and {n - MAX_PER_KIND} more like that ({kind})",
+                        first.severity,
+                        kind,
+                    )
                 )
         return self.problems
 
@@ -97,14 +103,18 @@ def _decode(path: Path, rep: _Reporter) -> str | None:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        rep.add(
-            name, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", "encoding"
-        )
+        rep.add(name, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", "encoding")
         return None
 
 
-def _rows(path: Path, required: tuple[str, ...], rep: _Reporter) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yields (line number, row) for each well-formed row; reports the rest."""
+def _rows(
+    path: Path, required: tuple[str, ...], rep: _Reporter, rejected: set[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yields (line number, row) for each well-formed row; reports the rest.
+
+    The id (first required column) of each malformed row goes into ``rejected``, so that later checks do not report
+    the same broken row again through its id.
+    """
     text = _decode(path, rep)
     if text is None:
         return
@@ -129,6 +139,7 @@ def _rows(path: Path, required: tuple[str, ...], rep: _Reporter) -> Iterator[tup
         rep.add(name, 1, f"column(s) named twice: {', '.join(dupes)}", "columns")
         return
     width = len(header)
+    id_col = header.index(required[0])
     seen_rows = 0
     while True:
         try:
@@ -143,6 +154,8 @@ def _rows(path: Path, required: tuple[str, ...], rep: _Reporter) -> Iterator[tup
             continue
         if len(fields) != width:
             rep.add(name, line, f"expected {width} fields, found {len(fields)}", "field count")
+            if rejected is not None and id_col < len(fields):
+                rejected.add(fields[id_col].strip())
             continue
         seen_rows += 1
         yield line, {h: f.strip() for h, f in zip(header, fields, strict=True)}
@@ -184,7 +197,8 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
     items: dict[str, list[str]] = {c: [] for c in ITEM_COLUMNS}
     item_scene: dict[str, str] = {}
     item_line: dict[str, int] = {}
-    for line, row in _rows(root / "items.csv", ITEM_COLUMNS, rep):
+    rejected_items: set[str] = set()
+    for line, row in _rows(root / "items.csv", ITEM_COLUMNS, rep, rejected_items):
         iid, scene = row["item_id"], row["scene"]
         if not iid or not scene:
             rep.add("items.csv", line, "empty item_id or scene", "empty id")
@@ -202,19 +216,26 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
 
     users: dict[str, list[str]] | None = None
     user_split: dict[str, str] = {}
+    rejected_users: set[str] = set()
     if (root / "users.csv").is_file():
         users = {"user_id": [], "split": []}
         user_line: dict[str, int] = {}
-        for line, row in _rows(root / "users.csv", USER_COLUMNS, rep):
+        for line, row in _rows(root / "users.csv", USER_COLUMNS, rep, rejected_users):
             uid, split = row["user_id"], row["split"]
             if not uid:
                 rep.add("users.csv", line, "empty user_id", "empty id")
                 continue
             if split not in SPLITS:
                 rep.add("users.csv", line, f"split {split!r} is not one of {', '.join(SPLITS)}", "bad split")
+                rejected_users.add(uid)
                 continue
             if uid in user_line:
-                rep.add("users.csv", line, f"duplicate user_id {uid!r} (first on line {user_line[uid]})", "duplicate")
+                rep.add(
+                    "users.csv",
+                    line,
+                    f"duplicate user_id {uid!r} (first on line {user_line[uid]})",
+                    "duplicate",
+                )
                 continue
             user_line[uid] = line
             user_split[uid] = split
@@ -234,12 +255,18 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
             rep.add("interactions.csv", line, "empty user_id or item_id", "empty id")
             continue
         known = item_scene.get(iid)
+        if known is None and (not item_scene or iid in rejected_items):
+            # items.csv itself is unreadable (reported above): listing every row as unknown adds only noise.
+            continue
         if known is None:
             rep.add("interactions.csv", line, f"unknown item_id {iid!r} (not in items.csv)", "unknown item")
             continue
         if scene != known:
             rep.add(
-                "interactions.csv", line, f"scene {scene!r} differs from item {iid!r}'s scene {known!r}", "scene"
+                "interactions.csv",
+                line,
+                f"scene {scene!r} differs from item {iid!r}'s scene {known!r}",
+                "scene",
             )
             continue
         order = _parse_order(row[order_col], order_col)
@@ -247,7 +274,9 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
             expected = "a non-negative integer" if order_col == "position" else "a number or an ISO 8601 time"
             rep.add("interactions.csv", line, f"{order_col} {row[order_col]!r} is not {expected}", "bad order")
             continue
-        if users is not None and uid not in user_split:
+        if uid in rejected_users:
+            continue
+        if users is not None and user_split and uid not in user_split:
             rep.add("interactions.csv", line, f"user {uid!r} is not in users.csv", "unknown user")
             continue
         pair = (uid, iid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -56,24 +57,34 @@ class PopularityMethod:
 
 
 class ItemKnnMethod:
-    """Cross-scene ItemKNN: cosine of co-occurrence between source and target items, summed over the history.
+    """Cross-scene ItemKNN: co-occurrence cosine between source and target items, summed over the history.
 
-    Popularity (scaled to [0, 1e-6]) breaks ties, so a user with no co-occurring item still gets a ranking.
+    The cosine is shrunk towards 0 for pairs seen together rarely (``co / (sqrt(n_s n_t) + shrink)``); the
+    shrinkage is chosen on valid users. Popularity (scaled to [0, 1e-6]) breaks ties, so a user with no
+    co-occurring item still gets a ranking.
     """
 
     name = "itemknn"
+    shrinks = (0.0, 10.0, 100.0)
 
     def fit(self, ctx: Context) -> None:
         self.ctx = ctx
         Xs = ctx.X[:, ctx.src_cols].tocsc()
         Xt = ctx.X[:, ctx.tgt_cols].tocsc()
-        co = (Xs.T @ Xt).tocsr()
+        co = (Xs.T @ Xt).tocsr().astype(np.float32)
         ns = np.asarray(Xs.sum(axis=0)).ravel()
         nt = np.asarray(Xt.sum(axis=0)).ravel()
-        inv_s = sp.diags(np.divide(1.0, np.sqrt(ns), out=np.zeros_like(ns), where=ns > 0))
-        inv_t = sp.diags(np.divide(1.0, np.sqrt(nt), out=np.zeros_like(nt), where=nt > 0))
-        self.sim = (inv_s @ co @ inv_t).astype(np.float32).tocsr()
         self.tie = (minmax(nt) * 1e-6).astype(np.float32)
+        coo = co.tocoo()
+        norm = np.sqrt(ns[coo.row] * nt[coo.col]).astype(np.float32)
+        best = -1.0
+        for shrink in self.shrinks:
+            self.sim = sp.csr_matrix((coo.data / (norm + np.float32(shrink)), (coo.row, coo.col)), shape=co.shape)
+            val = ctx.valid_ndcg(self.score)
+            if val > best:
+                best, chosen = val, (self.sim, shrink)
+        self.sim, self.shrink = chosen
+        ctx.progress.note(f"itemknn: shrink={self.shrink:g} (valid ndcg@10 {best:.4f})")
 
     def score(self, users: Sequence[str]) -> np.ndarray:
         Xu = self.ctx.source_matrix(users)
@@ -108,6 +119,8 @@ class AlsMethod:
     """Implicit-feedback ALS (the ``implicit`` package) on all visible interactions; size chosen on valid users."""
 
     name = "als"
+    user_factors: np.ndarray
+    item_factors: np.ndarray
     grid: tuple[tuple[int, float], ...] = ((32, 0.01), (64, 0.01), (128, 0.01), (64, 0.1))
 
     def fit(self, ctx: Context) -> None:
@@ -122,7 +135,9 @@ class AlsMethod:
                 if val > best:
                     best, chosen = val, (self.user_factors, self.item_factors, factors, reg)
         self.user_factors, self.item_factors, self.factors, self.regularization = chosen
-        ctx.progress.note(f"als: factors={self.factors} regularization={self.regularization} (valid ndcg@10 {best:.4f})")
+        ctx.progress.note(
+            f"als: factors={self.factors} regularization={self.regularization} (valid ndcg@10 {best:.4f})"
+        )
 
     def _train(self, factors: int, reg: float, ctx: Context) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -158,10 +173,14 @@ class SeedDotMethod:
         from scenebridge.store.embed import CachedEmbedder, EmbeddingCache, get_embedder
 
         self.ctx = ctx
-        self.embedder = CachedEmbedder(get_embedder(self.embedder_name), EmbeddingCache(cache_dir() / "embeddings.sqlite"))
+        self.embedder = CachedEmbedder(
+            get_embedder(self.embedder_name), EmbeddingCache(cache_dir() / "embeddings.sqlite")
+        )
         items = ctx.split.items.set_index("item_id")
         self.titles = items["title"].to_dict()
-        texts = (items.loc[ctx.split.target_items, "title"] + " " + items.loc[ctx.split.target_items, "category"]).tolist()
+        texts = (
+            items.loc[ctx.split.target_items, "title"] + " " + items.loc[ctx.split.target_items, "category"]
+        ).tolist()
         advance = ctx.progress.task("seed-dot: embedding target items", len(texts))
         self.item_vecs = self.embedder.embed(texts, progress=advance)
 
@@ -174,31 +193,39 @@ class SeedDotMethod:
 
 
 class HybridMethod:
-    """Weighted sum of per-user z-scored ItemKNN, TF-IDF and log-popularity; weights chosen on valid users."""
+    """Weighted sum of per-user z-scored ItemKNN, TF-IDF, ALS and log-popularity; weights chosen on valid users."""
 
     name = "hybrid"
-    grid = (0.0, 0.25, 0.5, 1.0)
+    parts = ("itemknn", "tfidf", "als")
+    grid = (0.0, 1.0, 2.0)
 
     def fit(self, ctx: Context) -> None:
-        self.parts = [ctx.fitted("itemknn"), ctx.fitted("tfidf")]
+        self.methods = [ctx.fitted(name) for name in self.parts]
         self.log_pop = np.log1p(np.asarray(ctx.X[:, ctx.tgt_cols].sum(axis=0)).ravel())
+        self.weights: tuple[float, ...] = (1.0,) + (0.0,) * len(self.parts)
         users = ctx.split.valid_users[:1000]
-        self.weights = (1.0, 0.0, 0.0)
         if not users:
             return
         cached = self._components(users)
         best = -1.0
-        for w_text, w_pop in itertools.product(self.grid, self.grid):
-            weights = (1.0, w_text, w_pop)
-            val = ctx.valid_ndcg(lambda _u, w=weights: self._combine(cached, w))
+        for weights in itertools.product(self.grid, repeat=len(self.parts) + 1):
+            if not any(weights):
+                continue
+            val = ctx.valid_ndcg(partial(self._score_cached, cached, weights))
             if val > best:
                 best, self.weights = val, weights
-        ctx.progress.note(f"hybrid: weights itemknn/tfidf/popularity = {self.weights} (valid ndcg@10 {best:.4f})")
+        names = "/".join((*self.parts, "popularity"))
+        ctx.progress.note(f"hybrid: weights {names} = {self.weights} (valid ndcg@10 {best:.4f})")
 
     def _components(self, users: Sequence[str]) -> list[np.ndarray]:
-        comps = [zscore(p.score(users), axis=1).astype(np.float32) for p in self.parts]
+        comps = [zscore(m.score(users), axis=1).astype(np.float32) for m in self.methods]
         comps.append(np.tile(zscore(self.log_pop).astype(np.float32), (len(users), 1)))
         return comps
+
+    def _score_cached(
+        self, cached: list[np.ndarray], weights: tuple[float, ...], _users: Sequence[str]
+    ) -> np.ndarray:
+        return self._combine(cached, weights)
 
     @staticmethod
     def _combine(comps: list[np.ndarray], weights: tuple[float, ...]) -> np.ndarray:

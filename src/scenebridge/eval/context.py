@@ -80,9 +80,7 @@ class Context:
         user_index = {u: i for i, u in enumerate(users)}
         rows = split.train["user_id"].map(user_index).to_numpy()
         cols = split.train["item_id"].map(item_index).to_numpy()
-        X = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids))
-        )
+        X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids)))
         X.data[:] = 1.0  # binary even if a pair slipped in twice
         scene = items["scene"].to_numpy()
         src_cols = np.flatnonzero(scene == split.source)

