@@ -65,7 +65,7 @@ class ItemKnnMethod:
     """
 
     name = "itemknn"
-    shrinks = (0.0, 10.0, 100.0)
+    shrinks = (0.0, 10.0, 100.0, 1000.0)
 
     def fit(self, ctx: Context) -> None:
         self.ctx = ctx
