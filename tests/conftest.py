@@ -41,8 +41,9 @@ def make_dataset(folder: Path, n_users: int = 90, per_scene: int = 30, seed: int
         pos = 0
         for scene in ("a", "b"):
             liked = [it for it in items if it[1] == scene and int(it[0][1:]) % len(TOPICS) == cluster]
-            other = [it for it in items if it[1] == scene]
-            picks = rng.sample(liked, 3) + rng.sample(other, 1)
+            picks = rng.sample(liked, 3)
+            other = [it for it in items if it[1] == scene and it not in picks]
+            picks += rng.sample(other, 1)
             for it in picks:
                 rows.append((uid, it[0], scene, pos))
                 pos += 1

@@ -106,12 +106,14 @@ def test_bad_files_one_line_exit_2_no_traceback(tiny_dataset, breakage, expected
 
 def test_empty_title_and_repeats_are_warnings(tiny_dataset):
     rewrite(tiny_dataset / "items.csv", "a1,a,fountain pen item 1", "a1,a,")
-    with (tiny_dataset / "interactions.csv").open("a") as fh:
-        fh.write("u0,a0,a,9\n")
+    path = tiny_dataset / "interactions.csv"
+    user, item, scene, _ = path.read_text().splitlines()[1].split(",")
+    with path.open("a") as fh:
+        fh.write(f"{user},{item},{scene},9\n")
     problems = validate_dataset(tiny_dataset)
     text = [str(p) for p in problems]
     assert any("items.csv:3: warning: empty title for item 'a1'" in t for t in text)
-    assert any("warning: repeated interaction of 'u0' with 'a0'" in t for t in text)
+    assert any(f"warning: repeated interaction of {user!r} with {item!r} (first on line 2)" in t for t in text)
     assert run_cli("data", "validate", str(tiny_dataset)).returncode == 0
 
 
