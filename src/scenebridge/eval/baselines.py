@@ -169,13 +169,10 @@ class SeedDotMethod:
         self.embedder_name = embedder
 
     def fit(self, ctx: Context) -> None:
-        from scenebridge.data.movielens import cache_dir
-        from scenebridge.store.embed import CachedEmbedder, EmbeddingCache, get_embedder
+        from scenebridge.store.embed import cached_embedder
 
         self.ctx = ctx
-        self.embedder = CachedEmbedder(
-            get_embedder(self.embedder_name), EmbeddingCache(cache_dir() / "embeddings.sqlite")
-        )
+        self.embedder = cached_embedder(self.embedder_name)
         items = ctx.split.items.set_index("item_id")
         self.titles = items["title"].to_dict()
         texts = (
@@ -222,9 +219,7 @@ class HybridMethod:
         comps.append(np.tile(zscore(self.log_pop).astype(np.float32), (len(users), 1)))
         return comps
 
-    def _score_cached(
-        self, cached: list[np.ndarray], weights: tuple[float, ...], _users: Sequence[str]
-    ) -> np.ndarray:
+    def _score_cached(self, cached: list[np.ndarray], weights: tuple[float, ...], _users: Sequence[str]) -> np.ndarray:
         return self._combine(cached, weights)
 
     @staticmethod

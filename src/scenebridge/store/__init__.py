@@ -1,5 +1,6 @@
-"""Item store: text embedders with an on-disk cache (the Chroma store lands with the item-store issue)."""
+"""Item store: text embedders with an on-disk cache, and the Chroma item store (one collection per scene)."""
 
+from scenebridge.store.chroma import Hit, IndexReport, ItemStore, item_texts
 from scenebridge.store.embed import (
     EMBEDDERS,
     CachedEmbedder,
@@ -7,6 +8,7 @@ from scenebridge.store.embed import (
     EmbeddingCache,
     HashingEmbedder,
     UseMultilingualEmbedder,
+    cached_embedder,
     get_embedder,
 )
 
@@ -16,6 +18,11 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "HashingEmbedder",
+    "Hit",
+    "IndexReport",
+    "ItemStore",
     "UseMultilingualEmbedder",
+    "cached_embedder",
     "get_embedder",
+    "item_texts",
 ]

