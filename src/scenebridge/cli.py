@@ -129,10 +129,10 @@ def _store(store: Path | None, url: str | None, embedder: str | None, batch_size
     from scenebridge.settings import StoreSettings
     from scenebridge.store import ItemStore, cached_embedder
 
-    overrides = {"path": store, "url": url, "embedder": embedder, "batch_size": batch_size}
+    overrides: dict[str, Any] = {"path": store, "url": url, "embedder": embedder, "batch_size": batch_size}
     cfg = StoreSettings(**{k: v for k, v in overrides.items() if v is not None})
     return ItemStore(
-        cached_embedder(cfg.embedder),
+        cached_embedder(cfg.embedder, base_url=cfg.embedder_base_url, api_key=cfg.embedder_api_key),
         path=cfg.path,
         url=cfg.url,
         prefix=cfg.collection_prefix,
@@ -194,6 +194,62 @@ def search_cmd(
         return
     for h in hits:
         print(f"{h.score:.3f}  {h.item_id:<12} [{h.scene}] {h.title}")
+
+
+bench_app = typer.Typer(help="Benchmarks that compare side by side in one run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("store")
+def bench_store_cmd(
+    items: Annotated[int, typer.Option("--items", help="Catalogue size.", min=1000)] = 100_000,
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="Dataset folder(s) whose item texts are used (repeatable).")
+    ] = None,
+    vectors: Annotated[str, typer.Option(help="real (embed texts) or synthetic (Chroma alone).")] = "real",
+    embedder: Annotated[str, typer.Option(help="Embedder spec for real vectors.")] = "use-multilingual",
+    queries: Annotated[int, typer.Option(help="Queries per latency measurement.")] = 200,
+    k: Annotated[int, typer.Option("-k", help="Results per query.")] = 100,
+    where: Annotated[bool, typer.Option(help="Also time one shared collection with a where filter.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Folder for the temporary stores (default: system temp).")
+    ] = None,
+) -> None:
+    """Store benchmark: ingestion vs the embedder alone, query latency vs numpy brute force, one run."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenebridge.eval.bench_store import bench_store, write_result
+    from scenebridge.progress import RichProgress
+
+    if vectors not in ("real", "synthetic"):
+        msg = f"--vectors must be real or synthetic, not {vectors!r}"
+        raise UsageError(msg)
+    for d in data or []:
+        if not (d / "items.csv").is_file():
+            msg = f"{d} has no items.csv; give canonical dataset folders to --data"
+            raise UsageError(msg)
+    with RichProgress() as progress:
+        res = bench_store(items, data or [], embedder=embedder, vectors=vectors, n_queries=queries, k=k,
+                          compare_where=where, workdir=workdir, progress=progress)  # fmt: skip
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(f"{res.items:,} items ({res.vectors} vectors, {res.embedder}), scenes {res.scenes}")
+    if res.embed_per_s:
+        console.print(f"embedder alone: {res.embed_per_s:,.0f} items/s ({res.embed_s:.1f} s)")
+    ratio = f" = {res.ingest_vs_embed:.1%} of the embedder alone" if res.ingest_vs_embed else ""
+    console.print(f"ingestion (embed + upsert): {res.ingest_per_s:,.0f} items/s ({res.ingest_s:.1f} s){ratio}")
+    table = Table(title=f"query latency, top-{res.k}, {res.n_queries} queries")
+    table.add_column("design")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("p95 ms", justify="right")
+    for name, q in res.query.items():
+        table.add_row(name, f"{q['p50_ms']:.2f}", f"{q['p95_ms']:.2f}")
+    console.print(table)
+    console.print(f"chroma recall@{res.k} vs exact: {res.recall_at_k:.3f}; store on disk {res.disk_mb:,.0f} MB; "
+                  f"peak RSS {res.peak_rss_mb:,.0f} MB")  # fmt: skip
+    if out:
+        write_result(res, out)
 
 
 @app.command("report")

@@ -86,5 +86,7 @@ class StoreSettings(_Settings):
     path: Path = Field(default_factory=lambda: data_home() / "store", description="Embedded Chroma folder.")
     url: str | None = Field(None, description="A Chroma server (http://host:port); overrides path.")
     embedder: str = Field("use-multilingual", description="Embedder name (see `scenebridge.store.EMBEDDERS`).")
+    embedder_base_url: str | None = Field(None, description="Base URL for an openai:MODEL embedder.")
+    embedder_api_key: str | None = Field(None, description="API key for an openai:MODEL embedder.")
     collection_prefix: str = Field("items", description="Collections are named PREFIX-SCENE.")
     batch_size: int = Field(1024, ge=1, le=5461, description="Items per embed + upsert batch.")

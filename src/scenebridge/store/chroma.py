@@ -7,9 +7,9 @@ costs tens to hundreds of milliseconds at 100k items, while querying the scene's
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,13 @@ class IndexReport:
 def item_texts(items: pd.DataFrame) -> list[str]:
     """The text embedded for each item: title and category."""
     return (items["title"].astype(str) + " " + items["category"].astype(str)).str.strip().tolist()
+
+
+def _facts(meta: Any) -> tuple[str, str]:
+    if not meta or "facts" not in meta:
+        return "", ""
+    facts = json.loads(meta["facts"])
+    return str(facts.get("title", "")), str(facts.get("category", ""))
 
 
 def _text_hash(text: str) -> str:
@@ -119,6 +126,8 @@ class ItemStore:
             msg = f"cannot open {target} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {hint}"
             raise StoreError(msg) from None
         self.batch_size = min(batch_size, self.client.get_max_batch_size())
+        self._cols: dict[str, Any] | None = None
+        self._counts: dict[str, int] = {}
 
     # -- collections ---------------------------------------------------------------------------------------------
 
@@ -126,17 +135,22 @@ class ItemStore:
         slug = scene if _SAFE.match(scene) else "s" + hashlib.sha1(scene.encode()).hexdigest()[:12]
         return f"{self.prefix}-{slug}"
 
-    def _collections(self) -> dict[str, Any]:
-        """Scene -> collection, for this store's prefix."""
-        out = {}
-        for col in self.client.list_collections():
-            meta = col.metadata or {}
-            if meta.get("kind") == _KIND and col.name.startswith(self.prefix + "-"):
-                out[str(meta["scene"])] = col
-        return out
+    def _collections(self, refresh: bool = False) -> dict[str, Any]:
+        """Scene -> collection, for this store's prefix (cached: listing collections costs a round trip)."""
+        if self._cols is None or refresh:
+            out = {}
+            for col in self.client.list_collections():
+                meta = col.metadata or {}
+                if meta.get("kind") == _KIND and col.name.startswith(self.prefix + "-"):
+                    out[str(meta["scene"])] = col
+            self._cols = out
+            self._counts = {}
+        return self._cols
 
     def _collection(self, scene: str, create: bool = False) -> Any:
         cols = self._collections()
+        if scene not in cols:
+            cols = self._collections(refresh=True)
         if scene in cols:
             col = cols[scene]
             built_with = (col.metadata or {}).get("embedder")
@@ -151,6 +165,7 @@ class ItemStore:
             known = ", ".join(sorted(cols)) or "none (run `scenebridge index` first)"
             msg = f"scene {scene!r} is not in the store at {self.where}; its scenes are: {known}"
             raise StoreError(msg)
+        self._cols = None
         return self.client.create_collection(
             self._name(scene),
             embedding_function=None,
@@ -162,8 +177,13 @@ class ItemStore:
     def scenes(self) -> list[str]:
         return sorted(self._collections())
 
+    def _count(self, scene: str) -> int:
+        if scene not in self._counts:
+            self._counts[scene] = int(self._collection(scene).count())
+        return self._counts[scene]
+
     def count(self, scene: str | None = None) -> int:
-        cols = self._collections()
+        cols = self._collections(refresh=True)
         if scene is not None:
             return int(cols[scene].count()) if scene in cols else 0
         return sum(int(c.count()) for c in cols.values())
@@ -176,7 +196,7 @@ class ItemStore:
         while True:
             got = col.get(include=["metadatas"], limit=page, offset=offset)
             for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-                out[iid] = str((meta or {}).get("text_hash", ""))
+                out[iid] = str(json.loads((meta or {}).get("facts", "{}")).get("text_hash", ""))
             if len(got["ids"]) < page:
                 return out
             offset += page
@@ -199,6 +219,7 @@ class ItemStore:
             progress: ``progress(description, total)`` returns an ``advance(n)`` callback.
         """
         report = IndexReport()
+        self._collections(refresh=True)
         before = getattr(self.embedder, "embedded", 0)
         items = items.drop_duplicates("item_id")
         texts = item_texts(items)
@@ -227,6 +248,7 @@ class ItemStore:
         total = sum(len(t) for _, t in todo_by_scene)
         advance = progress("indexing items", total) if progress and total else (lambda n: None)
         self._upsert_all(todo_by_scene, advance)
+        self._collections(refresh=True)
         # A CachedEmbedder counts what it really embedded; a bare embedder embeds everything it is given.
         report.embedded = getattr(self.embedder, "embedded", before + total) - before
         report.total = self.count()
@@ -234,27 +256,23 @@ class ItemStore:
         return report
 
     def _upsert_all(self, todo: Iterable[tuple[Any, pd.DataFrame]], advance: Callable[[int], None]) -> None:
-        # Embedding the next batch overlaps with Chroma writing the previous one (both release the GIL).
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending: Future[None] | None = None
-            for col, rows in todo:
-                for i in range(0, len(rows), self.batch_size):
-                    batch = rows.iloc[i : i + self.batch_size]
-                    vecs = self.embedder.embed(batch["_text"].tolist())
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(self._write, col, batch, vecs, advance)
-            if pending is not None:
-                pending.result()
+        # Sequential on purpose: overlapping Chroma writes with embedding in a thread was measured 11% slower on
+        # 2 cores (both sides want the CPU; OpenBLAS threads spin while they wait).
+        for col, rows in todo:
+            for i in range(0, len(rows), self.batch_size):
+                batch = rows.iloc[i : i + self.batch_size]
+                self._write(col, batch, self.embedder.embed(batch["_text"].tolist()))
+                advance(len(batch))
 
     @staticmethod
-    def _write(col: Any, batch: pd.DataFrame, vecs: np.ndarray, advance: Callable[[int], None]) -> None:
+    def _write(col: Any, batch: pd.DataFrame, vecs: np.ndarray) -> None:
+        # One metadata key and no document: every extra key, and the full-text index Chroma builds over
+        # documents, adds a measurable share to Chroma's per-item write cost (README, "Item store").
         metas = [
-            {"scene": s, "title": t, "category": c, "text_hash": h}
-            for s, t, c, h in zip(batch["scene"], batch["title"], batch["category"], batch["_hash"], strict=True)
+            {"facts": json.dumps({"title": t, "category": c, "text_hash": h}, ensure_ascii=False)}
+            for t, c, h in zip(batch["title"], batch["category"], batch["_hash"], strict=True)
         ]
-        col.upsert(ids=batch["item_id"].tolist(), embeddings=vecs, metadatas=metas, documents=batch["_text"].tolist())
-        advance(len(batch))
+        col.upsert(ids=batch["item_id"].tolist(), embeddings=vecs, metadatas=metas)
 
     # -- retrieval -----------------------------------------------------------------------------------------------
 
@@ -264,10 +282,13 @@ class ItemStore:
         scenes: Sequence[str] | None = None,
         k: int = 50,
         exclude: Iterable[str] = (),
+        facts: bool = True,
     ) -> list[Hit]:
         """Top-k items by cosine similarity in the given scenes (all scenes by default), minus ``exclude``.
 
         Each scene's own collection is queried (over-fetching by the number of exclusions) and the results merged.
+        With ``facts=False`` titles and categories are left empty, which saves fetching their metadata (the
+        reranker needs ids and scores only).
         """
         if k < 1:
             msg = f"k must be at least 1, got {k}"
@@ -281,15 +302,17 @@ class ItemStore:
         hits: list[Hit] = []
         for scene in wanted:
             col = self._collection(scene)
-            n = min(k + len(excluded), int(col.count()))
+            n = min(k + len(excluded), self._count(scene))
             if n == 0:
                 continue
-            res = col.query(query_embeddings=[vec], n_results=n, include=["metadatas", "distances"])
-            for iid, dist, meta in zip(res["ids"][0], res["distances"][0], res["metadatas"][0], strict=True):
+            include = ["metadatas", "distances"] if facts else ["distances"]
+            res = col.query(query_embeddings=[vec], n_results=n, include=include)
+            metas = res["metadatas"][0] if facts and res.get("metadatas") else [None] * len(res["ids"][0])
+            for iid, dist, meta in zip(res["ids"][0], res["distances"][0], metas, strict=True):
                 if iid in excluded:
                     continue
-                m = meta or {}
-                hits.append(Hit(iid, scene, 1.0 - float(dist), str(m.get("title", "")), str(m.get("category", ""))))
+                title, category = _facts(meta)
+                hits.append(Hit(iid, scene, 1.0 - float(dist), title, category))
         hits.sort(key=lambda h: (-h.score, h.item_id))
         return hits[:k]
 
