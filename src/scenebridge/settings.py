@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from scenebridge.errors import UsageError
 
-__all__ = ["StoreSettings", "cache_dir", "config_path", "data_home"]
+__all__ = ["LLMSettings", "StoreSettings", "cache_dir", "config_path", "data_home"]
 
 
 def config_path() -> Path:
@@ -90,3 +90,15 @@ class StoreSettings(_Settings):
     embedder_api_key: str | None = Field(None, description="API key for an openai:MODEL embedder.")
     collection_prefix: str = Field("items", description="Collections are named PREFIX-SCENE.")
     batch_size: int = Field(1024, ge=1, le=5461, description="Items per embed + upsert batch.")
+
+
+class LLMSettings(_Settings):
+    """The language model: a model name, a GGUF path, an OpenAI-compatible URL, ``fake`` or ``none``."""
+
+    table: ClassVar[str] = "llm"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_LLM_", extra="forbid")
+
+    spec: str = Field("qwen2.5-coder-1.5b", description="Model name, .gguf path, http(s) URL, or none.")
+    model: str | None = Field(None, description="Model name to ask an OpenAI-compatible server for.")
+    api_key: str | None = Field(None, description="API key for an OpenAI-compatible server.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before a hosted LLM call is abandoned.")

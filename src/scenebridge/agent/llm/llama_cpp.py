@@ -1,0 +1,43 @@
+"""llama.cpp in-process (llama-cpp-python): the embedded default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from scenebridge.agent.llm.base import LLMError, Message
+from scenebridge.errors import UsageError
+
+__all__ = ["LlamaCppLLM"]
+
+
+class LlamaCppLLM:
+    """A GGUF model loaded in this process; JSON answers are grammar-constrained by the schema."""
+
+    def __init__(self, path: str | Path, n_ctx: int = 4096, n_threads: int | None = None, seed: int = 0) -> None:
+        path = Path(path)
+        if not path.is_file():
+            msg = f"model file {path} not found; run `scenebridge models install` or pass --llm PATH.gguf"
+            raise UsageError(msg)
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            msg = "llama-cpp-python is not installed; run `make llama` (builds the wheel once, then reuses it)"
+            raise UsageError(msg) from None
+        try:
+            self.llm = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 2, seed=seed,
+                verbose=False,
+            )  # fmt: skip
+        except (ValueError, RuntimeError) as exc:
+            msg = f"cannot load {path} as a GGUF model ({exc}); the file may be corrupt: install it again"
+            raise LLMError(msg) from None
+        self.name = f"llama.cpp:{path.name}"
+
+    def complete(self, messages: list[Message], schema: dict[str, Any] | None = None, max_tokens: int = 512) -> str:
+        kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        out: Any = self.llm.create_chat_completion(messages=messages, **kwargs)
+        return str(out["choices"][0]["message"]["content"] or "")

@@ -1,0 +1,119 @@
+"""Parse benchmark: field accuracy of each backend on a labelled set of English and Chinese statements."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenebridge.eval.context import Progress, SilentProgress
+
+__all__ = ["ParseBenchResult", "bench_parse", "load_labels", "score_summary"]
+
+
+@dataclass
+class ParseBenchResult:
+    """Accuracy per field (share of statements, or of stated exclusions) and latency of one backend."""
+
+    backend: str
+    n: int
+    scene: float
+    intent: float
+    topics: float
+    exclusions: float
+    false_exclusions: float
+    by_language: dict[str, dict[str, float]] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    p50_s: float = 0.0
+    p95_s: float = 0.0
+    prompt_version: int = 0
+
+
+def load_labels(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(data["scenes"]), list(data["statements"])
+
+
+def _contains(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a
+
+
+def score_summary(summary: Any, label: dict[str, Any]) -> dict[str, float]:
+    """Per-statement scores: scene and intent exact, topics (any expected word in any topic), exclusions."""
+    topics = [t.name for t in summary.topics]
+    expected_ex = label.get("exclusions") or []
+    captured = sum(any(_contains(e, x) for x in summary.exclusions) for e in expected_ex)
+    false_ex = sum(not any(_contains(e, x) for e in expected_ex) for x in summary.exclusions)
+    return {
+        "scene": float(summary.scene == label["scene"]),
+        "intent": float(summary.intent == label["intent"]),
+        "topics": float(any(_contains(w, t) for w in label["topics"] for t in topics)),
+        "exclusions_captured": float(captured),
+        "exclusions_expected": float(len(expected_ex)),
+        "false_exclusions": float(false_ex > 0),
+    }
+
+
+def _aggregate(sel: list[dict[str, float]]) -> dict[str, float]:
+    expected = sum(s["exclusions_expected"] for s in sel)
+    return {
+        "scene": float(np.mean([s["scene"] for s in sel])),
+        "intent": float(np.mean([s["intent"] for s in sel])),
+        "topics": float(np.mean([s["topics"] for s in sel])),
+        "exclusions": sum(s["exclusions_captured"] for s in sel) / expected if expected else 1.0,
+        "false_exclusions": float(np.mean([s["false_exclusions"] for s in sel])),
+    }
+
+
+def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None = None) -> list[ParseBenchResult]:
+    """Parses every labelled statement with each backend (``none`` = the lexical parser alone)."""
+    from scenebridge.agent import get_llm, parse_interests
+    from scenebridge.agent.fallback import detect_language
+
+    progress = progress or SilentProgress()
+    scenes, rows = load_labels(labels)
+    results = []
+    for spec in backends:
+        llm = None if spec == "none" else get_llm(spec)
+        advance = progress.task(f"parse: {spec}", len(rows))
+        scores: list[dict[str, float]] = []
+        times: list[float] = []
+        sources: Counter[str] = Counter()
+        langs: list[str] = []
+        version = 0
+        for row in rows:
+            t0 = time.perf_counter()
+            res = parse_interests(row["text"], llm, scenes=scenes)
+            times.append(time.perf_counter() - t0)
+            scores.append(score_summary(res.summary, row))
+            sources[res.source] += 1
+            langs.append("zh" if detect_language(row["text"]) in ("zh", "mixed") else "en")
+            version = res.prompt_version
+            advance(1)
+
+        overall = _aggregate(scores)
+        by_lang = {
+            lang: _aggregate([s for s, x in zip(scores, langs, strict=True) if x == lang])
+            for lang in sorted(set(langs))
+        }
+        results.append(
+            ParseBenchResult(
+                backend=spec,
+                n=len(rows),
+                by_language=by_lang,
+                sources=dict(sources),
+                p50_s=float(np.percentile(times, 50)),
+                p95_s=float(np.percentile(times, 95)),
+                prompt_version=version,
+                **overall,
+            )
+        )
+    return results

@@ -1,0 +1,77 @@
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1, and the backend registry."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from scenebridge.agent import get_llm, parse_interests
+from scenebridge.agent.llm import LLMError
+from scenebridge.errors import UsageError
+
+pytestmark = pytest.mark.unit
+
+
+class _Chat(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict]] = []
+    answer: ClassVar[str] = "{}"
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        payload = {
+            "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": type(self).answer}}],
+        }  # fmt: skip
+        raw = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def chat_server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    srv.shutdown()
+
+
+def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):
+    _Chat.bodies.clear()
+    _Chat.answer = json.dumps({"topics": [{"name": "gel pens"}], "scene": "office", "exclusions": ["black ink"]})
+    llm = get_llm(chat_server, model="tiny")
+    res = parse_interests("gel pens for the office, no black ink", llm, scenes=["office", "art"])
+    assert res.source == "llm"
+    assert res.summary.scene == "office"
+    body = _Chat.bodies[0]
+    assert body["model"] == "tiny"
+    assert body["temperature"] == 0
+    assert body["response_format"]["type"] == "json_object"  # not json_schema: llama.cpp's server rejects it
+    assert body["response_format"]["schema"]["title"] == "InterestSummary"
+
+
+def test_unreachable_server_is_an_llm_error():
+    llm = get_llm("http://127.0.0.1:9/v1", timeout=2)
+    with pytest.raises(LLMError, match="cannot reach the LLM"):
+        llm.complete([{"role": "user", "content": "hi"}])
+
+
+def test_registry_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENEBRIDGE_HOME", str(tmp_path))
+    with pytest.raises(UsageError, match=r"unknown LLM 'gpt-9'; give one of: qwen2.5-coder-1.5b"):
+        get_llm("gpt-9")
+    with pytest.raises(UsageError, match="run `scenebridge models install`"):
+        get_llm("qwen2.5-coder-0.5b")
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a model")
+    with pytest.raises((UsageError, LLMError)):
+        get_llm(str(bad))
