@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed-stamp
 QS_DATA := data/ml-100k
 QS_RUN := runs/quickstart
 
-.PHONY: run test unit integration lint install clean
+LLAMA_VERSION := 0.3.36
+WHEELS := $(HOME)/.cache/scenebridge/wheels
+
+.PHONY: run test unit integration lint install clean llama
 
 install: $(STAMP)
 
@@ -43,6 +46,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
+
+# llama-cpp-python compiles for ~12 min on 2 cores: build its wheel once into the cache, then reuse it.
+llama: $(STAMP)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  $(PY) -m pip wheel --no-deps "llama-cpp-python==$(LLAMA_VERSION)" -w $(WHEELS)
+	$(PY) -m pip install -q --find-links $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"
 
 clean:
 	rm -rf $(QS_RUN) $(QS_DATA)
