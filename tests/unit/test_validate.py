@@ -136,7 +136,7 @@ def test_unknown_method_and_scene_are_clear(tiny_dataset, tmp_path):
     proc = run_cli("evaluate", str(tiny_dataset), "-s", "a", "-t", "b", "-o", str(tmp_path), "--methods", "magic")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "error: unknown method 'magic'; choose from: popularity, itemknn, tfidf, als, seed-dot, hybrid"
+        "error: unknown method 'magic'; choose from: popularity, itemknn, tfidf, als, seed-dot, hybrid, stack"
     )
     proc = run_cli("evaluate", str(tiny_dataset), "-s", "a", "-t", "c", "-o", str(tmp_path))
     assert proc.returncode == 2

@@ -26,6 +26,7 @@ __all__ = [
     "Method",
     "PopularityMethod",
     "SeedDotMethod",
+    "StackMethod",
     "TfidfMethod",
     "make_method",
 ]
@@ -234,6 +235,66 @@ class HybridMethod:
         return self._combine(self._components(users), self.weights)
 
 
+class StackMethod:
+    """Logistic regression over per-user z-scored popularity, ALS, ItemKNN and TF-IDF scores, fit on valid users.
+
+    Training rows are, for each valid user, the union of each component's top-``depth`` items (labels: the user's
+    hidden target items); ranking is by the model's linear score over every target item.
+    """
+
+    name = "stack"
+    parts = ("popularity", "als", "itemknn", "tfidf")
+    depth = 200
+
+    def fit(self, ctx: Context) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.methods = [ctx.fitted(name) for name in self.parts]
+        users = ctx.split.valid_users[:1000]
+        self.coef = np.ones(len(self.parts), dtype=np.float32)
+        if not users:
+            return
+        comps = self._components(users)
+        target_index = {iid: j for j, iid in enumerate(ctx.split.target_items)}
+        X_rows, y_rows = [], []
+        depth = min(self.depth, len(ctx.split.target_items))
+        for i, user in enumerate(users):
+            cand: set[int] = set()
+            for c in comps:
+                cand.update(np.argpartition(-c[i], depth - 1)[:depth].tolist())
+            cols = np.fromiter(sorted(cand), dtype=np.int64)
+            X_rows.append(np.stack([c[i, cols] for c in comps], axis=1))
+            truth = {target_index[t] for t in ctx.split.valid_truth[user] if t in target_index}
+            y_rows.append(np.isin(cols, list(truth)).astype(np.int8))
+        X, y = np.vstack(X_rows), np.concatenate(y_rows)
+        if y.min() == y.max():
+            return
+        model = LogisticRegression(C=1.0, max_iter=1000)
+        model.fit(X, y)
+        self.coef = model.coef_[0].astype(np.float32)
+        self.candidate_recall = float(y.sum() / sum(len(ctx.split.valid_truth[u]) for u in users))
+        weights = ", ".join(f"{n} {w:+.3f}" for n, w in zip(self.parts, self.coef, strict=True))
+        ctx.progress.note(
+            f"stack: {weights}; valid candidate recall@union-top-{self.depth} {self.candidate_recall:.3f}"
+        )
+
+    def _components(self, users: Sequence[str]) -> list[np.ndarray]:
+        out = []
+        for m in self.methods:
+            scores = m.score(users)
+            if m.name == "popularity":
+                scores = np.log1p(scores)
+            out.append(zscore(scores, axis=1).astype(np.float32))
+        return out
+
+    def score(self, users: Sequence[str]) -> np.ndarray:
+        comps = self._components(users)
+        out = np.zeros_like(comps[0])
+        for w, c in zip(self.coef, comps, strict=True):
+            out += w * c
+        return out
+
+
 METHODS: dict[str, Callable[[], Method]] = {
     "popularity": PopularityMethod,
     "itemknn": ItemKnnMethod,
@@ -241,6 +302,7 @@ METHODS: dict[str, Callable[[], Method]] = {
     "als": AlsMethod,
     "seed-dot": SeedDotMethod,
     "hybrid": HybridMethod,
+    "stack": StackMethod,
 }
 
 
