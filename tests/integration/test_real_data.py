@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import recompute
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,13 +24,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return proc
 
 
-def recompute(data: Path, out: Path) -> str:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "recompute_metrics.py"), str(data), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def recompute_ok(data: Path, out: Path) -> str:
+    proc = recompute(data, out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -47,7 +44,7 @@ def test_movielens_100k_from_wheel_prepare_validate_evaluate(tmp_path):
     # real signal: collaborative baselines clearly beat a random ranking of ~460 comedies
     assert metrics["itemknn"]["recall@50"] > 0.3
     assert metrics["seed-dot"]["ndcg@10"] > 0.02
-    assert recompute(data, out).startswith("ok:")
+    assert recompute_ok(data, out).startswith("ok:")
     # prepare refuses to overwrite without --force, with one clear line
     proc = subprocess.run([*SB, "data", "prepare", "movielens-100k", str(data)], capture_output=True, text=True)
     assert proc.returncode == 2
@@ -76,4 +73,4 @@ def test_amazon_art_office_validates_and_evaluates(tmp_path):
     assert metrics["_meta"]["n_target_items"] == 19757
     assert metrics["_meta"]["n_test_users"] == 1000
     assert metrics["popularity"]["ndcg@10"] > 0.03
-    assert recompute(AMAZON, out).startswith("ok:")
+    assert recompute_ok(AMAZON, out).startswith("ok:")

@@ -74,6 +74,7 @@ def test_llm_missing_an_exclusion_and_scene_gets_them_from_the_lexical_parser():
     assert res.summary.exclusions == ["打印机墨盒"]
     assert [t.name for t in res.summary.topics] == ["办公用品"]  # an excluded thing is not an interest
     assert res.summary.scene == "office"
+    assert res.summary.language == "zh"  # from the characters, whatever the model said
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 
 from scenebridge.errors import UsageError
 from scenebridge.store.embed import EmbedderError, HashingEmbedder, OpenAIEmbedder, get_embedder
+from tests.helpers import send_json
 
 pytestmark = pytest.mark.unit
 
@@ -35,12 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
             "model": "tiny-embed",
             "usage": {"prompt_tokens": 1, "total_tokens": 1},
         }
-        raw = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, payload)
 
     def log_message(self, *args):
         pass

@@ -1,19 +1,15 @@
 """The harness on a small synthetic dataset: outputs, determinism, and an independent recomputation."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from scenebridge.data.format import load_dataset
 from scenebridge.eval import baselines
 from scenebridge.eval.harness import evaluate, write_outputs
+from tests.helpers import recompute
 
 pytestmark = pytest.mark.unit
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +36,7 @@ def test_all_methods_write_all_outputs(tiny_dataset, tmp_path):
     assert "| itemknn |" in report
     for png in ("metrics.png", "recall_at_k.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "recompute_metrics.py"), str(tiny_dataset), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = recompute(tiny_dataset, out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("ok:")
 
@@ -66,11 +57,6 @@ def test_recompute_detects_a_tampered_metric(tiny_dataset, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["popularity"]["ndcg@10"] += 0.001
     (out / "metrics.json").write_text(json.dumps(metrics))
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "recompute_metrics.py"), str(tiny_dataset), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = recompute(tiny_dataset, out)
     assert proc.returncode == 1
     assert "popularity ndcg@10" in proc.stdout

@@ -10,6 +10,7 @@ import pytest
 from scenebridge.agent import get_llm, parse_interests
 from scenebridge.agent.llm import LLMError
 from scenebridge.errors import UsageError
+from tests.helpers import send_json
 
 pytestmark = pytest.mark.unit
 
@@ -26,12 +27,7 @@ class _Chat(BaseHTTPRequestHandler):
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": type(self).answer}}],
         }  # fmt: skip
-        raw = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, payload)
 
     def log_message(self, *args):
         pass

@@ -121,6 +121,7 @@ def parse_interests(
                         {"role": "user", "content": prompt.render("repair", error=error)}]  # fmt: skip
             continue
         _merge_safety(summary, fallback)
+        summary.language = fallback.language  # counted from the characters; small models guess it wrong
         source: Literal["llm", "llm-repair"] = "llm" if attempt == 1 else "llm-repair"
         return ParseResult(summary, source, attempt, errors, prompt.version)
     return ParseResult(fallback, "fallback", len(errors), errors, prompt.version)
