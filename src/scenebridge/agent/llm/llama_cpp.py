@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from scenebridge.agent.llm.base import LLMError, Message
 from scenebridge.errors import UsageError
@@ -39,5 +39,6 @@ class LlamaCppLLM:
         kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        out: Any = self.llm.create_chat_completion(messages=messages, **kwargs)
+        # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
+        out: Any = self.llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
         return str(out["choices"][0]["message"]["content"] or "")
