@@ -304,10 +304,9 @@ def parse_cmd(
         backend = get_llm(cfg.spec, **options)
     names = [s.strip() for s in (scenes or "").split(",") if s.strip()]
     result = parse_interests(text, backend, scenes=names)
-    if as_json:
-        print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
-        return
     print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
+    if as_json:
+        return
     print(f"source: {result.source} (attempts {result.attempts}, prompt v{result.prompt_version})", file=sys.stderr)
     for err in result.errors:
         print(f"  llm problem: {err}", file=sys.stderr)

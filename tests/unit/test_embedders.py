@@ -1,8 +1,7 @@
 """Embedder registry and the OpenAI-compatible embedder against a real HTTP server on 127.0.0.1."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 from scenebridge.errors import UsageError
 from scenebridge.store.embed import EmbedderError, HashingEmbedder, OpenAIEmbedder, get_embedder
-from tests.helpers import send_json
+from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
 
@@ -44,11 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown()
+    with serve(_Handler) as url:
+        yield url
 
 
 def test_openai_compatible_endpoint_batches_sorts_and_normalises(server):

@@ -1,8 +1,7 @@
 """The OpenAI-compatible backend against a real HTTP server on 127.0.0.1, and the backend registry."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from scenebridge.agent import get_llm, parse_interests
 from scenebridge.agent.llm import LLMError
 from scenebridge.errors import UsageError
-from tests.helpers import send_json
+from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
 
@@ -35,10 +34,8 @@ class _Chat(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def chat_server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown()
+    with serve(_Chat) as url:
+        yield url
 
 
 def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):

@@ -14,7 +14,7 @@ import pandas as pd
 from scenebridge.data.validate import parse_dataset
 from scenebridge.errors import DatasetError
 
-__all__ = ["Dataset", "load_dataset", "write_dataset"]
+__all__ = ["Dataset", "item_texts", "load_dataset", "write_dataset"]
 
 
 @dataclass
@@ -37,9 +37,10 @@ class Dataset:
     def scenes(self) -> list[str]:
         return sorted(self.items["scene"].unique())
 
-    def item_text(self) -> pd.Series:
-        """Title and category joined: the item text every text method reads."""
-        return (self.items["title"] + " " + self.items["category"]).str.strip()
+
+def item_texts(items: pd.DataFrame) -> list[str]:
+    """Title and category joined: the item text every text method and the item store read."""
+    return (items["title"].astype(str) + " " + items["category"].astype(str)).str.strip().tolist()
 
 
 def load_dataset(folder: str | Path) -> Dataset:

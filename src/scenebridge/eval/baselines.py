@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from scenebridge.data.format import item_texts
 from scenebridge.data.preprocess import minmax, normalize_text, zscore
 from scenebridge.errors import UsageError
 from scenebridge.eval.context import Context
@@ -102,7 +103,7 @@ class TfidfMethod:
 
         self.ctx = ctx
         items = ctx.split.items
-        texts = (items["title"] + " " + items["category"]).tolist()
+        texts = item_texts(items)
         vec = TfidfVectorizer(analyzer=normalize_text, sublinear_tf=True, min_df=1, dtype=np.float32)
         self.matrix = vec.fit_transform(texts).tocsr()
         self.target = self.matrix[ctx.tgt_cols].T.tocsc()
@@ -176,9 +177,7 @@ class SeedDotMethod:
         self.embedder = cached_embedder(self.embedder_name)
         items = ctx.split.items.set_index("item_id")
         self.titles = items["title"].to_dict()
-        texts = (
-            items.loc[ctx.split.target_items, "title"] + " " + items.loc[ctx.split.target_items, "category"]
-        ).tolist()
+        texts = item_texts(items.loc[ctx.split.target_items])
         advance = ctx.progress.task("seed-dot: embedding target items", len(texts))
         self.item_vecs = self.embedder.embed(texts, progress=advance)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from scenebridge.data.format import item_texts
 from scenebridge.errors import StoreError
 from scenebridge.store.embed import CachedEmbedder, Embedder
 
@@ -57,11 +58,6 @@ class IndexReport:
             f"{self.added:,} added, {self.updated:,} re-embedded (text changed), {self.unchanged:,} unchanged, "
             f"{self.removed:,} removed; {self.embedded:,} new embeddings; {self.total:,} items in the store"
         )
-
-
-def item_texts(items: pd.DataFrame) -> list[str]:
-    """The text embedded for each item: title and category."""
-    return (items["title"].astype(str) + " " + items["category"].astype(str)).str.strip().tolist()
 
 
 def _facts(meta: Any) -> tuple[str, str]:
