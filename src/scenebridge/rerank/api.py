@@ -1,0 +1,104 @@
+"""What every reranker takes and returns: the contract between the agent's turn and a trained model.
+
+A turn hands the reranker a :class:`RerankQuery` (who the user is across scenes, what they said, where they are now)
+and retrieved :class:`Candidate` items (with their content vectors, so an item the model never saw in training is
+still scorable by its text). It gets back :class:`Scored` items, best first, each with the :class:`Evidence` that
+drove its score — structured data the explanation step may quote and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+__all__ = ["Candidate", "Evidence", "EvidenceKind", "RerankQuery", "Reranker", "Scored"]
+
+EvidenceKind = Literal["co-occurrence", "interest", "history-content", "popularity", "collaborative", "scene"]
+
+
+class Evidence(BaseModel):
+    """One reason behind a score, in data form.
+
+    Attributes:
+        kind: which feature family produced it.
+        text: a short, factual phrase built only from item fields and numbers the model used.
+        weight: this reason's share of the score (0..1 within one item, larger is stronger).
+        item_id: the history item it refers to, for co-occurrence and history-content reasons.
+        scene: the scene of that history item.
+        interest: the stated interest it matches, for interest reasons.
+    """
+
+    kind: EvidenceKind
+    text: str
+    weight: float = Field(ge=0.0, le=1.0)
+    item_id: str | None = None
+    scene: str | None = None
+    interest: str | None = None
+
+
+class Scored(BaseModel):
+    """One reranked item."""
+
+    item_id: str
+    score: float
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+@dataclass
+class Candidate:
+    """A retrieved item as the reranker sees it.
+
+    Attributes:
+        item_id: catalogue id.
+        scene: its scene.
+        vector: its content embedding (same embedder as the reranker's), or None to use the model's own table.
+        title: catalogue title (for evidence text).
+        retrieval_score: similarity from the item store, if it came from there.
+    """
+
+    item_id: str
+    scene: str
+    vector: np.ndarray | None = None
+    title: str = ""
+    retrieval_score: float | None = None
+
+
+@dataclass
+class RerankQuery:
+    """Who asks, and for what.
+
+    Attributes:
+        scene: the target scene to recommend in.
+        history: the user's known item ids in other scenes, oldest first (empty for a brand-new user).
+        interest_vector: embedding of the parsed interest summary's text (None when nothing was said).
+        interests: the summary's topic names, strongest first (used to word evidence).
+        exclude: item ids that must not be returned (already seen, rejected in this session).
+    """
+
+    scene: str
+    history: list[str] = field(default_factory=list)
+    interest_vector: np.ndarray | None = None
+    interests: list[str] = field(default_factory=list)
+    exclude: set[str] = field(default_factory=set)
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """A model that orders candidates for one query and says why."""
+
+    @property
+    def embedder_id(self) -> str:
+        """The embedder whose vectors this model expects (candidates and interest vectors must match it)."""
+        ...
+
+    def candidates(self, query: RerankQuery, k: int) -> list[str]:
+        """Up to ``k`` behaviour-based candidate ids in ``query.scene`` (co-occurrence, popularity), best first."""
+        ...
+
+    def rerank(self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None = None) -> list[Scored]:
+        """Scores and orders ``candidates`` (dropping ``query.exclude``), best first, with evidence."""
+        ...
