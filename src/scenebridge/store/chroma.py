@@ -60,6 +60,15 @@ class IndexReport:
         )
 
 
+@dataclass
+class _Mirror:
+    """One scene's items in memory: for long-lived processes that answer many queries (see ``ItemStore.mirror``)."""
+
+    row: dict[str, int]
+    hits: list[Hit]
+    vectors: np.ndarray
+
+
 def _facts(meta: Any) -> tuple[str, str]:
     if not meta or "facts" not in meta:
         return "", ""
@@ -124,6 +133,7 @@ class ItemStore:
         self.batch_size = min(batch_size, self.client.get_max_batch_size())
         self._cols: dict[str, Any] | None = None
         self._counts: dict[str, int] = {}
+        self._mirror: dict[str, _Mirror] = {}
 
     # -- collections ---------------------------------------------------------------------------------------------
 
@@ -215,6 +225,7 @@ class ItemStore:
             progress: ``progress(description, total)`` returns an ``advance(n)`` callback.
         """
         report = IndexReport()
+        self._mirror = {}
         self._collections(refresh=True)
         before = getattr(self.embedder, "embedded", 0)
         items = items.drop_duplicates("item_id")
@@ -286,6 +297,28 @@ class ItemStore:
         With ``facts=False`` titles and categories are left empty, which saves fetching their metadata (the
         reranker needs ids and scores only).
         """
+        return self._search(vector, scenes, k, exclude, facts, with_vectors=False)[0]
+
+    def search_with_vectors(
+        self,
+        vector: np.ndarray,
+        scenes: Sequence[str] | None = None,
+        k: int = 50,
+        exclude: Iterable[str] = (),
+        facts: bool = True,
+    ) -> tuple[list[Hit], np.ndarray]:
+        """Like :meth:`search`, and also the hits' stored vectors (one row per hit, in order)."""
+        return self._search(vector, scenes, k, exclude, facts, with_vectors=True)
+
+    def _search(
+        self,
+        vector: np.ndarray,
+        scenes: Sequence[str] | None,
+        k: int,
+        exclude: Iterable[str],
+        facts: bool,
+        with_vectors: bool,
+    ) -> tuple[list[Hit], np.ndarray]:
         if k < 1:
             msg = f"k must be at least 1, got {k}"
             raise StoreError(msg)
@@ -295,28 +328,105 @@ class ItemStore:
         if vec.shape[0] != self.embedder.dim:
             msg = f"query vector has {vec.shape[0]} dimensions; the store's embedder gives {self.embedder.dim}"
             raise StoreError(msg)
-        hits: list[Hit] = []
+        found: list[tuple[Hit, np.ndarray | None]] = []
         for scene in wanted:
             col = self._collection(scene)
             n = min(k + len(excluded), self._count(scene))
             if n == 0:
                 continue
+            mirror = self._mirror.get(scene)
+            if mirror is not None:  # ids and distances from Chroma, the rest from memory (measured 2-3x faster)
+                res = col.query(query_embeddings=[vec], n_results=n, include=["distances"])
+                for iid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
+                    if iid not in excluded and iid in mirror.row:
+                        r = mirror.row[iid]
+                        hit = mirror.hits[r]
+                        found.append((Hit(iid, scene, 1.0 - float(dist), hit.title, hit.category), mirror.vectors[r]))
+                continue
             include = ["metadatas", "distances"] if facts else ["distances"]
+            if with_vectors:
+                include.append("embeddings")
             res = col.query(query_embeddings=[vec], n_results=n, include=include)
-            metas = res["metadatas"][0] if facts and res.get("metadatas") else [None] * len(res["ids"][0])
-            for iid, dist, meta in zip(res["ids"][0], res["distances"][0], metas, strict=True):
+            ids = res["ids"][0]
+            metas = res["metadatas"][0] if facts and res.get("metadatas") else [None] * len(ids)
+            embs = res["embeddings"][0] if with_vectors else [None] * len(ids)
+            for iid, dist, meta, emb in zip(ids, res["distances"][0], metas, embs, strict=True):
                 if iid in excluded:
                     continue
                 title, category = _facts(meta)
-                hits.append(Hit(iid, scene, 1.0 - float(dist), title, category))
-        hits.sort(key=lambda h: (-h.score, h.item_id))
-        return hits[:k]
+                found.append((Hit(iid, scene, 1.0 - float(dist), title, category), emb))
+        found.sort(key=lambda p: (-p[0].score, p[0].item_id))
+        found = found[:k]
+        vecs = (
+            np.asarray([e for _, e in found], dtype=np.float32).reshape(len(found), self.embedder.dim)
+            if with_vectors
+            else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        )
+        return [h for h, _ in found], vecs
+
+    def get_items(self, ids: Iterable[str], scenes: Sequence[str] | None = None) -> tuple[list[Hit], np.ndarray]:
+        """Stored items by id (facts and vectors), looked up in ``scenes`` (all by default); unknown ids are skipped.
+
+        Returns hits (score 0) in the order of ``ids``, and their vectors, one row per hit.
+        """
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return [], np.zeros((0, self.embedder.dim), dtype=np.float32)
+        by_id: dict[str, tuple[Hit, Any]] = {}
+        for scene in list(scenes) if scenes else self.scenes:
+            todo = [i for i in wanted if i not in by_id]
+            if not todo:
+                break
+            mirror = self._mirror.get(scene)
+            if mirror is not None:
+                for iid in todo:
+                    if iid in mirror.row:
+                        by_id[iid] = (mirror.hits[mirror.row[iid]], mirror.vectors[mirror.row[iid]])
+                continue
+            got = self._collection(scene).get(ids=todo, include=["embeddings", "metadatas"])
+            for iid, emb, meta in zip(got["ids"], got["embeddings"], got["metadatas"] or [], strict=False):
+                title, category = _facts(meta)
+                by_id[iid] = (Hit(iid, scene, 0.0, title, category), emb)
+        rows = [by_id[i] for i in wanted if i in by_id]
+        vecs = np.asarray([e for _, e in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
+        return [h for h, _ in rows], vecs
 
     def search_text(
         self, text: str, scenes: Sequence[str] | None = None, k: int = 50, exclude: Iterable[str] = ()
     ) -> list[Hit]:
         """Embeds ``text`` and searches."""
         return self.search(self.embedder.embed([text])[0], scenes=scenes, k=k, exclude=exclude)
+
+    def mirror(self, scenes: Sequence[str] | None = None, max_items: int = 250_000) -> list[str]:
+        """Keeps the facts and vectors of scenes in memory, so searches with facts or vectors and ``get_items``
+        read them from there (Chroma still ranks). For processes that answer many queries; a scene larger than
+        ``max_items`` is left in Chroma. Returns the scenes mirrored. Indexing clears the mirror.
+        """
+        done = []
+        for scene in list(scenes) if scenes else self.scenes:
+            if scene in self._mirror:
+                done.append(scene)
+                continue
+            col = self._collection(scene)
+            if self._count(scene) > max_items:
+                continue
+            hits: list[Hit] = []
+            parts: list[np.ndarray] = []
+            page, offset = 5000, 0
+            while True:
+                got = col.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
+                for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                    title, category = _facts(meta)
+                    hits.append(Hit(iid, scene, 0.0, title, category))
+                if len(got["ids"]):
+                    parts.append(np.asarray(got["embeddings"], dtype=np.float32))
+                if len(got["ids"]) < page:
+                    break
+                offset += page
+            vecs = np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+            self._mirror[scene] = _Mirror({h.item_id: n for n, h in enumerate(hits)}, hits, vecs)
+            done.append(scene)
+        return done
 
     def vectors(self, scene: str) -> tuple[list[str], np.ndarray]:
         """All item ids and vectors of one scene (for brute-force checks and the reranker)."""

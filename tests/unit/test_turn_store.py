@@ -1,0 +1,62 @@
+"""Store additions the turn relies on: vectors with hits, items by id, the in-memory mirror, the content reranker."""
+
+import numpy as np
+import pytest
+
+from scenebridge.rerank.api import Candidate, Reranker, RerankQuery
+from scenebridge.rerank.content import ContentReranker
+from scenebridge.store import ItemStore
+from tests.unit.turn_fixtures import build_store
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("store"))
+
+
+def test_search_with_vectors_matches_search_and_mirror(store, tmp_path_factory):
+    q = store.embedder.embed(["watercolor paint brush"])[0]
+    plain = store.search(q, scenes=["office"], k=5, exclude=["o3"])
+    hits, vecs = store.search_with_vectors(q, scenes=["office"], k=5, exclude=["o3"])
+    assert hits == plain
+    assert vecs.shape == (5, store.embedder.dim)
+    np.testing.assert_allclose(vecs @ q, [h.score for h in hits], atol=1e-5)
+    mirrored = ItemStore(store.embedder, path=store.where)
+    assert mirrored.mirror() == ["art", "office"]
+    hits2, vecs2 = mirrored.search_with_vectors(q, scenes=["office"], k=5, exclude=["o3"])
+    assert hits2 == hits
+    np.testing.assert_allclose(vecs2, vecs)
+    assert mirrored.get_items(["o1", "zz", "a1"])[0] == store.get_items(["o1", "zz", "a1"])[0]
+
+
+def test_get_items_in_order_and_unknown_skipped(store):
+    hits, vecs = store.get_items(["o4", "nope", "a1", "o4"])
+    assert [h.item_id for h in hits] == ["o4", "a1"]
+    assert [h.scene for h in hits] == ["office", "art"]
+    assert hits[0].title.startswith("pilot g2")
+    assert vecs.shape == (2, store.embedder.dim)
+    assert store.get_items([])[0] == []
+
+
+def test_content_reranker_follows_the_protocol(store):
+    rr = ContentReranker(store)
+    assert isinstance(rr, Reranker)
+    q = store.embedder.embed(["watercolor"])[0]
+    hits, vecs = store.search_with_vectors(q, scenes=["office"], k=8)
+    cands = [Candidate(h.item_id, h.scene, v, h.title, h.score) for h, v in zip(hits, vecs, strict=True)]
+    query = RerankQuery("office", history=["a2"], interest_vector=q, interests=["watercolor"], exclude={"o3"})
+    scored = rr.rerank(query, cands, k=5)
+    assert len(scored) == 5
+    assert "o3" not in {s.item_id for s in scored}
+    assert [s.score for s in scored] == sorted((s.score for s in scored), reverse=True)
+    for s in scored:
+        assert {e.kind for e in s.evidence} == {"interest", "history-content"}
+        assert sum(e.weight for e in s.evidence) == pytest.approx(1.0, abs=0.01)
+        hist = next(e for e in s.evidence if e.kind == "history-content")
+        assert (hist.item_id, hist.scene) == ("a2", "art")
+    assert rr.candidates(query, 3)
+    assert all(i.startswith("o") for i in rr.candidates(query, 3))
+    assert rr.candidates(RerankQuery("office"), 3) == []
+    assert rr.rerank(RerankQuery("office"), [Candidate("o1", "office")]) == []
