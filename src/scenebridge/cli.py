@@ -383,6 +383,11 @@ def _print_table(run: Path) -> None:
     print(f"report: {run / 'report.md'}")
 
 
+from scenebridge.cli_agent import register as _register_agent  # noqa: E402  (recommend, chat, mcp, bench turn)
+
+_register_agent(app, bench_app)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from scenebridge.errors import UsageError
 
-__all__ = ["LLMSettings", "StoreSettings", "cache_dir", "config_path", "data_home"]
+__all__ = ["AgentSettings", "LLMSettings", "StoreSettings", "cache_dir", "config_path", "data_home"]
 
 
 def config_path() -> Path:
@@ -102,3 +102,16 @@ class LLMSettings(_Settings):
     model: str | None = Field(None, description="Model name to ask an OpenAI-compatible server for.")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server.")
     timeout: float = Field(60.0, gt=0, description="Seconds before a hosted LLM call is abandoned.")
+
+
+class AgentSettings(_Settings):
+    """The agent's turn: which reranker, where profiles live, how explanations are worded."""
+
+    table: ClassVar[str] = "agent"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_AGENT_", extra="forbid")
+
+    reranker: Path | None = Field(None, description="A trained reranker folder (scenebridge train); none = content.")
+    profiles: Path = Field(default_factory=lambda: data_home() / "profiles.sqlite", description="Profile database.")
+    explain: Literal["template", "llm"] = Field("template", description="Explanation wording: template or llm.")
+    k: int = Field(10, ge=1, le=50, description="Items per answer.")
+    retrieve_k: int = Field(100, ge=1, le=1000, description="Candidates retrieved before reranking.")

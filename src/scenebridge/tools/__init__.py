@@ -1,0 +1,9 @@
+"""The agent's tools, defined once, with LangChain, OpenAI function-calling and MCP faces."""
+
+from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
+from scenebridge.tools.langchain_face import langchain_tools
+from scenebridge.tools.mcp_face import build_mcp_server
+from scenebridge.tools.openai_face import dispatch, openai_tools, strict_schema
+
+__all__ = ["TOOLS", "Tool", "Toolkit", "build_mcp_server", "dispatch", "langchain_tools", "openai_tools",
+           "strict_schema"]  # fmt: skip

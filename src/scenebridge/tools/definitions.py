@@ -1,0 +1,239 @@
+"""The agent's tools, each defined once: a pydantic argument model, a typed function, a description.
+
+Every face (LangChain, OpenAI function calling, MCP) is generated from :data:`TOOLS` and calls
+:meth:`Toolkit.call`, which validates the arguments with the tool's model and never raises: a bad call returns an
+error object with a clear message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scenebridge.agent.explain import Explanation
+from scenebridge.agent.summary import InterestSummary
+from scenebridge.errors import ScenebridgeError
+from scenebridge.rerank.api import Evidence
+
+if TYPE_CHECKING:
+    from scenebridge.agent.turn import Recommender
+
+__all__ = ["TOOLS", "Tool", "Toolkit"]
+
+UserId = Field(None, max_length=200, description="The user's id, for their cross-scene profile; null if unknown.")
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParseInterestsArgs(_Args):
+    statement: str = Field(description="What the person said, in English or Chinese.")
+
+
+class SearchItemsArgs(_Args):
+    query: str = Field(min_length=1, max_length=2000, description="What to look for, any language.")
+    scene: str | None = Field(None, description="Scene to search; null for all scenes.")
+    k: int = Field(10, ge=1, le=50, description="How many items.")
+    exclude_ids: list[str] = Field(default_factory=list, max_length=500, description="Item ids to leave out.")
+
+
+class RerankArgs(_Args):
+    scene: str = Field(description="The scene the items belong to.")
+    item_ids: list[str] = Field(min_length=1, max_length=200, description="Catalogue item ids to order.")
+    interests: list[str] = Field(default_factory=list, max_length=12, description="The user's stated interests.")
+    user_id: str | None = UserId
+    k: int = Field(10, ge=1, le=50, description="How many items to return.")
+
+
+class ExplainArgs(_Args):
+    scene: str = Field(description="The scene the items belong to.")
+    item_ids: list[str] = Field(min_length=1, max_length=50, description="Recommended item ids to explain.")
+    interests: list[str] = Field(default_factory=list, max_length=12, description="The user's stated interests.")
+    user_id: str | None = UserId
+    language: Literal["en", "zh"] = Field("en", description="Language of the explanations.")
+
+
+class RecordFeedbackArgs(_Args):
+    user_id: str = Field(min_length=1, max_length=200, description="The user's id.")
+    item_id: str = Field(min_length=1, max_length=200, description="The catalogue item.")
+    kind: Literal["like", "dislike", "purchase", "view"] = Field("like", description="What the user did.")
+
+
+class RecommendArgs(_Args):
+    statement: str = Field(description="What the person said they did and want now, in English or Chinese.")
+    user_id: str | None = UserId
+    scene: str | None = Field(None, description="Scene to recommend in; null to take it from the statement.")
+    session_id: str | None = Field(None, max_length=200, description="Continue this session; null for a new one.")
+    k: int = Field(10, ge=1, le=50, description="How many items.")
+
+
+class ParsedInterests(BaseModel):
+    summary: InterestSummary
+    source: str
+
+
+class FoundItem(BaseModel):
+    item_id: str
+    scene: str
+    title: str
+    category: str
+    score: float
+
+
+class FoundItems(BaseModel):
+    items: list[FoundItem]
+
+
+class RankedItem(BaseModel):
+    item_id: str
+    scene: str
+    title: str
+    score: float
+    evidence: list[Evidence]
+
+
+class RankedItems(BaseModel):
+    items: list[RankedItem]
+    unknown_ids: list[str] = Field(default_factory=list)
+
+
+class Explanations(BaseModel):
+    explanations: list[Explanation]
+
+
+class FeedbackRecorded(BaseModel):
+    user_id: str
+    item_id: str
+    scene: str
+    kind: str
+    history_size: int
+
+
+def _parse(rec: Recommender, a: ParseInterestsArgs) -> ParsedInterests:
+    from scenebridge.agent.parse import parse_interests
+
+    with rec._llm_lock:
+        result = parse_interests(a.statement, rec.llm, scenes=rec.scenes, scene_hints=rec.scene_hints)
+    return ParsedInterests(summary=result.summary, source=result.source)
+
+
+def _search(rec: Recommender, a: SearchItemsArgs) -> FoundItems:
+    from scenebridge.errors import UsageError
+
+    if a.scene is not None and a.scene not in rec.scenes:
+        msg = f"unknown scene {a.scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
+        raise UsageError(msg)
+    vec = rec._embedder.embed([a.query])[0]
+    hits = rec.store.search(vec, scenes=[a.scene] if a.scene else None, k=a.k, exclude=a.exclude_ids)
+    return FoundItems(items=[FoundItem(item_id=h.item_id, scene=h.scene, title=h.title, category=h.category,
+                                       score=round(h.score, 6)) for h in hits])  # fmt: skip
+
+
+def _rerank(rec: Recommender, a: RerankArgs) -> RankedItems:
+    scored, facts, _ = rec.score_items(a.scene, a.item_ids, a.interests, a.user_id, a.k)
+    items = [RankedItem(item_id=s.item_id, scene=facts[s.item_id].scene, title=facts[s.item_id].title,
+                        score=round(s.score, 6), evidence=s.evidence) for s in scored]  # fmt: skip
+    return RankedItems(items=items, unknown_ids=[i for i in dict.fromkeys(a.item_ids) if i not in facts])
+
+
+def _explain(rec: Recommender, a: ExplainArgs) -> Explanations:
+    scored, facts, query = rec.score_items(a.scene, a.item_ids, a.interests, a.user_id)
+    order = {i: n for n, i in enumerate(a.item_ids)}
+    scored = sorted(scored, key=lambda s: order[s.item_id])
+    return Explanations(explanations=rec.explain_scored(scored, facts, query.interests, a.language))
+
+
+def _feedback(rec: Recommender, a: RecordFeedbackArgs) -> FeedbackRecorded:
+    scene = rec.feedback(a.user_id, a.item_id, a.kind)
+    size = len(rec.profiles.history(a.user_id)) if rec.profiles is not None else 0
+    return FeedbackRecorded(user_id=a.user_id, item_id=a.item_id, scene=scene, kind=a.kind, history_size=size)
+
+
+def _recommend(rec: Recommender, a: RecommendArgs) -> BaseModel:
+    return rec.turn(a.statement, user_id=a.user_id, scene=a.scene, session_id=a.session_id, k=a.k)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: name, description, argument model, and the function behind it."""
+
+    name: str
+    description: str
+    args: type[BaseModel]
+    fn: Callable[[Recommender, Any], BaseModel]
+
+
+TOOLS: tuple[Tool, ...] = (
+    Tool("parse_interests", "Parse a statement (English or Chinese) into a typed interest summary: weighted topics, "
+         "target scene, intent, exclusions, constraints.", ParseInterestsArgs, _parse),
+    Tool("search_items", "Find catalogue items nearest to a text in one scene or all scenes.", SearchItemsArgs,
+         _search),
+    Tool("rerank", "Order catalogue items of one scene for the user's interests and cross-scene profile; each item "
+         "comes with the evidence behind its score.", RerankArgs, _rerank),
+    Tool("explain", "Explain recommended items in one grounded sentence each, built only from the item's fields, "
+         "the stated interests and the reranker's evidence.", ExplainArgs, _explain),
+    Tool("record_feedback", "Record that a user liked, disliked, bought or viewed an item; later recommendations "
+         "in every scene use it (disliked items are never shown again).", RecordFeedbackArgs, _feedback),
+    Tool("recommend", "The whole turn: parse the statement, retrieve, rerank, explain. Returns items with scores, "
+         "evidence and explanations, and a session id for follow-ups such as 'not office paper', 'cheaper', "
+         "'more like the second one' or a scene change.", RecommendArgs, _recommend),
+)  # fmt: skip
+
+
+class Toolkit:
+    """The tools bound to one :class:`~scenebridge.agent.turn.Recommender`.
+
+    Args:
+        recommender: the turn engine (store, reranker, LLM, profiles, sessions).
+        tools: which tools to expose (all by default).
+    """
+
+    def __init__(self, recommender: Recommender, tools: tuple[Tool, ...] = TOOLS) -> None:
+        self.recommender = recommender
+        self.tools = {t.name: t for t in tools}
+
+    def call(self, name: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
+        """Runs a tool; returns its JSON-ready result, or ``{"error": {"type", "message"}}`` — never raises."""
+        tool = self.tools.get(name)
+        if tool is None:
+            return _error("unknown_tool", f"no tool named {name!r}; tools: {', '.join(self.tools)}")
+        if not isinstance(arguments, dict):
+            return _error("invalid_arguments", f"{name}: arguments must be a JSON object")
+        try:
+            args = tool.args.model_validate(_drop_nulls(tool.args, arguments))
+        except ValidationError as exc:
+            details = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()]
+            return _error("invalid_arguments", f"{name}: " + "; ".join(details))
+        try:
+            return tool.fn(self.recommender, args).model_dump(mode="json")
+        except ScenebridgeError as exc:
+            return _error("usage", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except Exception as exc:  # a tool call must never hand a traceback to a model or a client
+            return _error("internal", f"{name} failed ({type(exc).__name__}: {str(exc)[:200]})")
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message}}
+
+
+def _drop_nulls(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Strict-mode callers send null for every optional field; null means "the default" where null is not valid."""
+    out = {}
+    for key, value in arguments.items():
+        field = model.model_fields.get(key)
+        if value is None and field is not None and not field.is_required() and not _nullable(field.annotation):
+            continue
+        out[key] = value
+    return out
+
+
+def _nullable(annotation: Any) -> bool:
+    import types
+    import typing
+
+    return (typing.get_origin(annotation) in (typing.Union, types.UnionType)
+            and type(None) in typing.get_args(annotation))  # fmt: skip

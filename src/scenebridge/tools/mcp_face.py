@@ -1,0 +1,53 @@
+"""The MCP face: an MCP server (the ``mcp`` package's MCPServer, formerly FastMCP) whose tools are the definitions.
+
+Each tool's MCP input schema comes from the same pydantic model; a failed call is an MCP tool error with the
+toolkit's one-line message.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import TYPE_CHECKING, Any
+
+from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+__all__ = ["build_mcp_server"]
+
+
+def _signature(tool: Tool) -> inspect.Signature:
+    params = []
+    for name, field in tool.args.model_fields.items():
+        default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=field.annotation))  # fmt: skip
+    return inspect.Signature(params, return_annotation=str)
+
+
+def build_mcp_server(toolkit: Toolkit, name: str = "scenebridge") -> MCPServer[Any]:
+    """An MCP server exposing the toolkit's tools (run it with ``.run("stdio")``)."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server: MCPServer[Any] = MCPServer(name, instructions="Cross-scene recommendations: parse what a person did "
+                                       "and wants, retrieve, rerank and explain catalogue items.")  # fmt: skip
+
+    def make(tool: Tool) -> Any:
+        def run(**kwargs: Any) -> str:
+            result = toolkit.call(tool.name, kwargs)
+            if "error" in result:
+                raise ToolError(result["error"]["message"])
+            return json.dumps(result, ensure_ascii=False)
+
+        run.__name__ = tool.name
+        run.__doc__ = tool.description
+        run.__signature__ = _signature(tool)  # type: ignore[attr-defined]
+        return run
+
+    for tool in TOOLS:
+        if tool.name in toolkit.tools:
+            server.add_tool(make(tool), name=tool.name, description=tool.description, structured_output=False)
+    return server
