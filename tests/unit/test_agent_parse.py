@@ -5,6 +5,8 @@ import json
 import pytest
 
 from scenebridge.agent import InterestSummary, LLMError, ScriptedLLM, clean_statement, lexical_parse, parse_interests
+from scenebridge.agent.fallback import scene_evidence
+from scenebridge.agent.parse import wire_schema
 from scenebridge.errors import UsageError
 
 pytestmark = pytest.mark.unit
@@ -12,31 +14,113 @@ pytestmark = pytest.mark.unit
 SCENES = ["art", "office"]
 ZH = "我在电脑上买了水彩颜料和画笔，现在用手机想看看办公用品，但不要打印机墨盒"
 GOOD = {
-    "topics": [{"name": "watercolor paint", "weight": 1.7}, {"name": "brushes", "weight": -3}],
     "scene": "Office",
-    "source_scenes": ["art", "shoes"],
-    "intent": "discover",
+    "topics": ["watercolor paint", " brushes ", ""],
     "exclusions": ["printer ink cartridges"],
-    "constraints": {"price_max": -5, "level": None, "other": []},
-    "language": "zh",
+    "intent": "discover",
 }
 
 
-def test_valid_answer_is_clamped_and_normalised():
+def test_valid_answer_is_normalised_and_merged():
     llm = ScriptedLLM([json.dumps(GOOD)])
     res = parse_interests(ZH, llm, scenes=SCENES)
     assert res.source == "llm"
     assert res.attempts == 1
+    assert res.prompt_version >= 2
     s = res.summary
-    assert [t.weight for t in s.topics] == [1.0, 0.0]
+    assert [(t.name, t.weight) for t in s.topics] == [("watercolor paint", 1.0), ("brushes", 0.9)]  # weight by order
     assert s.scene == "office"  # matched case-insensitively to a catalogue scene
-    assert s.source_scenes == ["art"]  # unknown scene dropped
-    assert s.constraints.price_max == 0.0
+    assert res.llm_scene == "office"
     assert "printer ink cartridges" in s.exclusions
+    assert s.language == "zh"
     call = llm.calls[0]
-    assert call["schema"]["title"] == "InterestSummary"
-    assert "art, office" in call["messages"][0]["content"]
+    assert call["schema"]["title"] == "Interests"
+    assert call["schema"]["properties"]["scene"]["enum"] == ["art", "office", None]
+    assert call["max_tokens"] == 160
+    assert "art, office; null if none is meant" in call["messages"][0]["content"]
     assert ZH in call["messages"][1]["content"]
+
+
+def test_wire_schema_is_compact():
+    schema = wire_schema(["art", "office"])
+    assert schema["required"] == ["topics", "scene", "exclusions", "intent"]
+    assert schema["properties"]["topics"]["maxItems"] == 5
+    assert schema["properties"]["intent"]["enum"][0] == "discover"
+
+
+def test_full_summary_shaped_answer_is_accepted():
+    """A hosted model may answer in the InterestSummary's own shape; names are taken, weights re-derived."""
+    answer = {"topics": [{"name": "gel pens", "weight": 0.2}, {"name": "notebooks"}], "scene": "office",
+              "intent": "buy", "exclusions": "black ink", "constraints": {"price_max": 5}}  # fmt: skip
+    res = parse_interests("gel pens and notebooks for the office, no black ink", ScriptedLLM([json.dumps(answer)]),
+                          scenes=SCENES)  # fmt: skip
+    assert res.source == "llm"
+    assert [t.name for t in res.summary.topics] == ["gel pens", "notebooks"]
+    assert res.summary.exclusions == ["black ink"]
+    assert res.summary.intent == "buy"
+
+
+def test_scene_named_in_the_now_clause_beats_the_llm():
+    answer = {**GOOD, "scene": "art"}  # small models often answer with the scene the person came from
+    res = parse_interests(ZH, ScriptedLLM([json.dumps(answer)]), scenes=SCENES)
+    assert res.summary.scene == "office"
+    assert res.scene_from == "now-clause"
+    assert res.llm_scene == "art"
+    assert res.summary.source_scenes == ["art"]
+
+
+def test_llm_decides_the_scene_when_the_statement_names_none():
+    answer = {"scene": "kitchen", "topics": ["cast iron pan"], "exclusions": [], "intent": "discover"}
+    text = "I bought sketchbooks and markers. Any good cast iron pans?"
+    res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "kitchen"])
+    assert res.summary.scene == "kitchen"
+    assert res.scene_from == "llm"
+    unknown = {**answer, "scene": "garden"}  # not a catalogue scene: means none
+    res = parse_interests(text, ScriptedLLM([json.dumps(unknown)]), scenes=["art", "kitchen"])
+    assert res.summary.scene is None
+    assert res.scene_from is None
+
+
+def test_a_stated_intent_keyword_beats_the_llm():
+    answer = {"scene": "art", "topics": ["书法"], "exclusions": ["墨水"], "intent": "buy"}
+    res = parse_interests("想送给喜欢书法的妹妹一份礼物，在美术用品里找，不要墨水", ScriptedLLM([json.dumps(answer)]),
+                          scenes=SCENES)  # fmt: skip
+    assert res.summary.intent == "gift"
+    answer = {**answer, "intent": "compare"}
+    res = parse_interests("书法用品", ScriptedLLM([json.dumps(answer)]), scenes=SCENES)
+    assert res.summary.intent == "compare"  # no keyword: the model's intent stands
+
+
+def test_llm_exclusions_must_be_stated():
+    text = "最近买了很多素描铅笔，现在想买点厨房用具"
+    answer = {"scene": "kitchen", "topics": ["厨房用具"], "exclusions": ["素描铅笔", "买点厨房用具"], "intent": "buy"}
+    res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "kitchen"])
+    assert res.summary.exclusions == []  # no negation anywhere: the model invented them
+    assert [t.name for t in res.summary.topics] == ["厨房用具"]
+    text = "Snacks for the road, I'm allergic to peanuts, and no chocolate"
+    answer = {
+        "scene": "food",
+        "topics": ["snacks"],
+        "exclusions": ["no chocolate", "peanuts", "candy"],
+        "intent": "buy",
+    }
+    res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["food"])
+    assert res.summary.exclusions == ["chocolate", "peanuts", "candy"]  # nothing in the statement contradicts "candy"
+    text = "I bought watercolor paints, now I want office supplies, no printer ink"
+    answer = {"scene": "office", "topics": ["office supplies"], "exclusions": ["watercolor paints"], "intent": "buy"}
+    res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "office"])
+    assert res.summary.exclusions == ["printer ink"]  # quoted from a clause with no negation: dropped
+
+
+def test_scene_evidence():
+    ev = scene_evidence("Bought a sewing machine last month. Now I want a good chef's knife", ["art", "kitchen"])
+    assert ev.now is None
+    assert ev.fallback is None  # named only before "now": where they were, not where they go
+    assert ev.mentioned == ("art",)
+    ev = scene_evidence("我在电脑上买了美术用品，现在想看看办公用品，但不要办公椅", ["art", "office"])
+    assert (ev.now, ev.fallback, ev.mentioned) == ("office", "office", ("art", "office"))
+    ev = scene_evidence("Label printer for the office, no Bluetooth models.", ["art", "office"])
+    assert (ev.now, ev.fallback) == (None, "office")
 
 
 def test_invalid_json_gets_one_repair_then_succeeds():

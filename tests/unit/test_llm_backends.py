@@ -40,7 +40,7 @@ def chat_server():
 
 def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):
     _Chat.bodies.clear()
-    _Chat.answer = json.dumps({"topics": [{"name": "gel pens"}], "scene": "office", "exclusions": ["black ink"]})
+    _Chat.answer = json.dumps({"scene": "office", "topics": ["gel pens"], "exclusions": ["black ink"], "intent": "buy"})
     llm = get_llm(chat_server, model="tiny")
     res = parse_interests("gel pens for the office, no black ink", llm, scenes=["office", "art"])
     assert res.source == "llm"
@@ -49,7 +49,8 @@ def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):
     assert body["model"] == "tiny"
     assert body["temperature"] == 0
     assert body["response_format"]["type"] == "json_object"  # not json_schema: llama.cpp's server rejects it
-    assert body["response_format"]["schema"]["title"] == "InterestSummary"
+    assert body["response_format"]["schema"]["title"] == "Interests"
+    assert body["max_tokens"] == 160
 
 
 def test_unreachable_server_is_an_llm_error():
@@ -68,3 +69,15 @@ def test_registry_errors(tmp_path, monkeypatch):
     bad.write_bytes(b"not a model")
     with pytest.raises((UsageError, LLMError)):
         get_llm(str(bad))
+
+
+def test_llama_threads_from_the_environment(monkeypatch):
+    from scenebridge.agent.llm.llama_cpp import _default_threads
+
+    monkeypatch.setenv("SCENEBRIDGE_LLAMA_THREADS", "1")
+    assert _default_threads() == 1
+    monkeypatch.setenv("SCENEBRIDGE_LLAMA_THREADS", "two")
+    with pytest.raises(UsageError, match="SCENEBRIDGE_LLAMA_THREADS must be a positive whole number, not 'two'"):
+        _default_threads()
+    monkeypatch.delenv("SCENEBRIDGE_LLAMA_THREADS")
+    assert _default_threads() >= 1

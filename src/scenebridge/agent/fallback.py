@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from scenebridge.agent.summary import Constraints, InterestSummary, Topic
 from scenebridge.data.preprocess import normalize_text
 
-__all__ = ["default_scene_hints", "detect_language", "lexical_parse"]
+__all__ = [
+    "SceneEvidence",
+    "default_scene_hints",
+    "detect_language",
+    "keyword_intent",
+    "lexical_parse",
+    "scene_evidence",
+]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -95,13 +103,29 @@ def _scene_mentions(text: str, hints: Mapping[str, Sequence[str]]) -> list[tuple
     return sorted(found)
 
 
-def lexical_parse(
-    statement: str, scenes: Sequence[str] = (), scene_hints: Mapping[str, Sequence[str]] | None = None
-) -> InterestSummary:
-    """Parses a statement without any model."""
+@dataclass(frozen=True)
+class SceneEvidence:
+    """Where a statement names scenes, read without any model.
+
+    Attributes:
+        now: the scene named in the clause of a "now / 现在 / 想" marker or after it (what they want now), if any.
+        fallback: the scene to use when nothing better is known: ``now``, else the last scene named in a statement
+            without any "now" marker; a scene named only before the marker is where they were, not where they go.
+        mentioned: every scene named outside an exclusion, in order of first mention.
+    """
+
+    now: str | None
+    fallback: str | None
+    mentioned: tuple[str, ...]
+
+
+def _merged_hints(scenes: Sequence[str], scene_hints: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
     given = scene_hints or {}
     builtin = default_scene_hints()
-    hints = {s: [*given.get(s, ()), *builtin.get(s, ())] for s in scenes}
+    return {s: [*given.get(s, ()), *builtin.get(s, ())] for s in scenes}
+
+
+def _exclusions(statement: str) -> tuple[list[str], list[tuple[int, int]]]:
     exclusions: list[str] = []
     spans: list[tuple[int, int]] = []
     for pattern in (_NEG_EN, _NEG_ZH):
@@ -110,20 +134,45 @@ def lexical_parse(
             if phrase and phrase.lower() not in (e.lower() for e in exclusions):
                 exclusions.append(phrase)
                 spans.append(m.span())
+    return exclusions, spans
 
-    def outside_exclusions(pos: int) -> bool:
-        return not any(a <= pos < b for a, b in spans)
 
-    mentions = [(pos, s) for pos, s in _scene_mentions(statement, hints) if outside_exclusions(pos)]
+def scene_evidence(
+    statement: str, scenes: Sequence[str] = (), scene_hints: Mapping[str, Sequence[str]] | None = None
+) -> SceneEvidence:
+    """Finds the scenes a statement names (scene names and their hint words), and which one it wants now."""
+    hints = _merged_hints(scenes, scene_hints)
+    _, spans = _exclusions(statement)
+    mentions = [(pos, s) for pos, s in _scene_mentions(statement, hints) if not any(a <= pos < b for a, b in spans)]
     now = _NOW.search(statement)
-    after_now = [s for pos, s in mentions if now and pos >= now.start()]
-    scene = after_now[-1] if after_now else (mentions[-1][1] if mentions else None)
-    source_scenes = sorted({s for _, s in mentions if s != scene})
+    # The "now" clause starts at the punctuation before the marker: "Show me kitchen stuff now." names its scene first.
+    start = max(statement.rfind(c, 0, now.start()) for c in ",.;!?，。；！？") + 1 if now else 0
+    in_now = [s for pos, s in mentions if now and pos >= start]
+    now_scene = in_now[-1] if in_now else None
+    fallback = now_scene or (mentions[-1][1] if mentions and not now else None)
+    return SceneEvidence(now_scene, fallback, tuple(dict.fromkeys(s for _, s in mentions)))
 
+
+def keyword_intent(statement: str) -> str | None:
+    """The intent named by a keyword in the "now" part of the statement (gift, compare, ...), or ``None``."""
     low = statement.lower()
+    now = _NOW.search(statement)
     # What they did before ("I bought ...") is not what they want now: read the intent after "now" if there is one.
     wish = low[now.start() :] if now else low
-    intent = next((name for name, keys in _INTENTS.items() if any(k in wish for k in keys)), "discover")
+    return next((name for name, keys in _INTENTS.items() if any(k in wish for k in keys)), None)
+
+
+def lexical_parse(
+    statement: str, scenes: Sequence[str] = (), scene_hints: Mapping[str, Sequence[str]] | None = None
+) -> InterestSummary:
+    """Parses a statement without any model."""
+    hints = _merged_hints(scenes, scene_hints)
+    exclusions, _ = _exclusions(statement)
+    evidence = scene_evidence(statement, scenes, scene_hints)
+    scene = evidence.fallback
+    source_scenes = sorted(s for s in evidence.mentioned if s != scene)
+    low = statement.lower()
+    intent = keyword_intent(statement) or "discover"
     level = next((name for name, keys in _LEVELS.items() if any(k in low for k in keys)), None)
     price = _PRICE_MAX.search(statement)
     price_max = float(price.group(1) or price.group(2)) if price else None

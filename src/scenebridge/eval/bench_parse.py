@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +33,14 @@ class ParseBenchResult:
     p50_s: float = 0.0
     p95_s: float = 0.0
     prompt_version: int = 0
+    by_set: dict[str, dict[str, float]] = field(default_factory=dict)
+    llm_scene: float | None = None
+    """Scene accuracy of the model's own answer, before the "now"-clause rule (``None`` for the lexical parser)."""
+    scene_from: dict[str, int] = field(default_factory=dict)
+    load_avg: tuple[float, float] = (0.0, 0.0)
+    """The machine's 1-minute load average before and after this backend's run (latency is only comparable at
+    similar load: the CPU may be shared)."""
+    statements: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_labels(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
@@ -74,7 +83,11 @@ def _aggregate(sel: list[dict[str, float]]) -> dict[str, float]:
 
 
 def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None = None) -> list[ParseBenchResult]:
-    """Parses every labelled statement with each backend (``none`` = the lexical parser alone)."""
+    """Parses every labelled statement with each backend (``none`` = the lexical parser alone).
+
+    Latency is per statement after one warm-up parse (model load + system prompt); statements carry an optional
+    ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well.
+    """
     from scenebridge.agent import get_llm, parse_interests
     from scenebridge.agent.fallback import detect_language
 
@@ -82,38 +95,64 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
     scenes, rows = load_labels(labels)
     results = []
     for spec in backends:
+        load_before = os.getloadavg()[0]
         llm = None if spec == "none" else get_llm(spec)
         advance = progress.task(f"parse: {spec}", len(rows))
         scores: list[dict[str, float]] = []
         times: list[float] = []
         sources: Counter[str] = Counter()
+        scene_from: Counter[str] = Counter()
         langs: list[str] = []
+        sets: list[str] = []
+        details: list[dict[str, Any]] = []
+        llm_hits: list[float] = []
         version = 0
+        if llm is not None:
+            # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
+            parse_interests("warm-up", llm, scenes=scenes)
         for row in rows:
             t0 = time.perf_counter()
             res = parse_interests(row["text"], llm, scenes=scenes)
-            times.append(time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            times.append(seconds)
             scores.append(score_summary(res.summary, row))
             sources[res.source] += 1
+            scene_from[str(res.scene_from)] += 1
             langs.append("zh" if detect_language(row["text"]) in ("zh", "mixed") else "en")
+            sets.append(str(row.get("set", "dev")))
+            if res.source != "fallback":
+                llm_hits.append(float(res.llm_scene == row["scene"]))
+            details.append({
+                "text": row["text"], "set": sets[-1], "scene": row["scene"], "got_scene": res.summary.scene,
+                "llm_scene": res.llm_scene, "scene_from": res.scene_from, "source": res.source,
+                "exclusions": row.get("exclusions") or [], "got_exclusions": res.summary.exclusions,
+                "intent": row["intent"], "got_intent": res.summary.intent,
+                "topics": [t.name for t in res.summary.topics], "seconds": round(seconds, 3),
+            })  # fmt: skip
             version = res.prompt_version
             advance(1)
 
         overall = _aggregate(scores)
-        by_lang = {
-            lang: _aggregate([s for s, x in zip(scores, langs, strict=True) if x == lang])
-            for lang in sorted(set(langs))
-        }
+
+        def split(keys: list[str], scores: list[dict[str, float]] = scores) -> dict[str, dict[str, float]]:
+            return {k: _aggregate([s for s, x in zip(scores, keys, strict=True) if x == k]) for k in sorted(set(keys))}
+
         results.append(
             ParseBenchResult(
                 backend=spec,
                 n=len(rows),
-                by_language=by_lang,
+                by_language=split(langs),
+                by_set=split(sets),
                 sources=dict(sources),
+                scene_from=dict(scene_from),
+                llm_scene=float(np.mean(llm_hits)) if llm_hits else None,
                 p50_s=float(np.percentile(times, 50)),
                 p95_s=float(np.percentile(times, 95)),
                 prompt_version=version,
+                load_avg=(load_before, os.getloadavg()[0]),
+                statements=details,
                 **overall,
             )
         )
+        del llm  # one model in memory at a time
     return results

@@ -15,7 +15,26 @@ __all__ = ["LlamaCppLLM"]
 class LlamaCppLLM:
     """A GGUF model loaded in this process; JSON answers are grammar-constrained by the schema."""
 
-    def __init__(self, path: str | Path, n_ctx: int = 4096, n_threads: int | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        prompt_cache_mb: int = 0,
+    ) -> None:
+        """Loads the model.
+
+        Args:
+            path: the GGUF file.
+            n_ctx: context size in tokens.
+            n_threads: CPU threads; default ``$SCENEBRIDGE_LLAMA_THREADS`` or the core count. On a CPU shared with
+                other busy processes fewer threads can be much faster (llama.cpp's threads wait for each other).
+            seed: sampling seed (answers are greedy anyway).
+            prompt_cache_mb: keep up to this many MB of evaluated prompt states in RAM (``LlamaRAMCache``), so that
+                a prompt whose prefix was seen before (the parse system prompt after an explain call) skips that
+                prefix. 0 = only llama.cpp's reuse of the prefix of the immediately preceding call.
+        """
         path = Path(path)
         if not path.is_file():
             msg = f"model file {path} not found; run `scenebridge models install` or pass --llm PATH.gguf"
@@ -27,9 +46,13 @@ class LlamaCppLLM:
             raise UsageError(msg) from None
         try:
             self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 2, seed=seed,
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or _default_threads(), seed=seed,
                 verbose=False,
             )  # fmt: skip
+            if prompt_cache_mb > 0:
+                from llama_cpp import LlamaRAMCache
+
+                self.llm.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_mb << 20))
         except (ValueError, RuntimeError) as exc:
             msg = f"cannot load {path} as a GGUF model ({exc}); the file may be corrupt: install it again"
             raise LLMError(msg) from None
@@ -42,3 +65,13 @@ class LlamaCppLLM:
         # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
         out: Any = self.llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
         return str(out["choices"][0]["message"]["content"] or "")
+
+
+def _default_threads() -> int:
+    env = os.environ.get("SCENEBRIDGE_LLAMA_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            msg = f"SCENEBRIDGE_LLAMA_THREADS must be a positive whole number, not {env!r}"
+            raise UsageError(msg)
+        return int(env)
+    return os.cpu_count() or 2
