@@ -39,6 +39,11 @@ class QueryEmbedder:
             inner = UseMultilingualEmbedder(threads=1)
         return cls(inner)
 
+    def clear(self) -> None:
+        """Forgets remembered texts (benchmarks measure embedding, not the memo)."""
+        with self._lock:
+            self._memo.clear()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised vectors, one row per text."""
         with self._lock:

@@ -132,6 +132,7 @@ class Recommender:
         from scenebridge.agent.query_embed import QueryEmbedder
 
         self._embedder = QueryEmbedder.for_store(store.embedder)
+        self.query_embedder = self._embedder
         if reranker is None:
             from scenebridge.rerank.content import ContentReranker
 

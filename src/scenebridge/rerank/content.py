@@ -47,16 +47,10 @@ class ContentReranker:
         if self._embedder.model_id != store.embedder.model_id:
             msg = f"the interest embedder {self._embedder.model_id!r} is not the store's {store.embedder.model_id!r}"
             raise UsageError(msg)
-        self._interest_vecs: dict[tuple[str, ...], np.ndarray] = {}
 
     def _interest_matrix(self, interests: Sequence[str]) -> np.ndarray:
-        """Vectors of the stated interests (memoised: a session asks for the same ones again)."""
-        key = tuple(interests)
-        if key not in self._interest_vecs:
-            if len(self._interest_vecs) > 256:
-                self._interest_vecs.clear()
-            self._interest_vecs[key] = np.asarray(self._embedder.embed(list(key)), dtype=np.float32)
-        return self._interest_vecs[key]
+        """Vectors of the stated interests (a memoising embedder, like the turn's, makes repeats free)."""
+        return np.asarray(self._embedder.embed(list(interests)), dtype=np.float32)
 
     @property
     def embedder_id(self) -> str:
