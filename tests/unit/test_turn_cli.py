@@ -109,7 +109,8 @@ def test_bench_turn_runs(store, tmp_path):
     labels = tmp_path / "labels.yaml"
     labels.write_text(
         "statements:\n"
-        "  - {text: 'gel pens for the office, no printer ink', scene: office, exclusions: [printer ink]}\n"
+        "  - {text: 'gel pens for the office, no printer ink', scene: office, exclusions: [printer ink],"
+        " forbid: 'printer ink'}\n"
         "  - {text: '办公室需要订书机，不要打印机墨盒', scene: office, exclusions: [墨盒]}\n"
         "  - {text: 'watercolor brushes for art', scene: art, exclusions: []}\n",
         encoding="utf-8",
@@ -122,5 +123,6 @@ def test_bench_turn_runs(store, tmp_path):
     assert result["n"] == 3
     assert (result["n_en"], result["n_zh"]) == (2, 1)
     assert result["exclusion_leaks"] == 0
+    assert result["filtered_per_turn"] > 0
     assert result["items_out_of_scene"] == 0
     assert set(result["p50"]) >= {"parse", "embed", "retrieve", "rerank", "explain", "non_llm", "total"}

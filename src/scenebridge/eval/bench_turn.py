@@ -3,11 +3,13 @@
 Each statement is one fresh turn (its own session) against a real item store. Reported per backend: p50/p95 of
 each stage (parse, embed, retrieve, rerank, explain), of the non-LLM stages together (embed + retrieve + rerank +
 template explain) and of the whole turn; the scene accuracy of the pipeline; items that fall under a labelled
-exclusion (leaks); and, with LLM wording, how many explanations the grounding checker rejected.
+exclusion (leaks: by the label's ``forbid`` regex when given, else by the label's exclusions), the candidates the
+exclusion filter removed; and, with LLM wording, how many explanations the grounding checker rejected.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ class TurnBench:
     p95: dict[str, float]
     scene_accuracy: float
     exclusion_leaks: int
+    filtered_per_turn: float
     items_out_of_scene: int
     items_per_turn: float
     llm_explanations: int
@@ -101,7 +104,7 @@ def bench_turn(
         rec.turn(rows[0]["text"], scene=rows[0]["scene"])  # warm-up: model load, first-call costs
         times: dict[str, list[float]] = {c: [] for c in STAGE_COLUMNS}
         turns: list[dict[str, Any]] = []
-        scene_ok = leaks = out_of_scene = n_items = offered = rejected = 0
+        scene_ok = leaks = out_of_scene = n_items = offered = rejected = filtered = 0
         sources: dict[str, int] = {}
         start = time.perf_counter()
         for _ in range(repeat):
@@ -121,8 +124,13 @@ def bench_turn(
                 ms["non_llm"] = non_llm
                 for c in STAGE_COLUMNS:
                     times[c].append(ms.get(c, 0.0))
-                excl = ExclusionFilter.build(row.get("exclusions") or [])
-                leaked = [i.item_id for i in res.items if excl.match(i.title, i.category)]
+                if row.get("forbid"):  # an independent regex over the item text, when the labels give one
+                    forbid = re.compile(str(row["forbid"]))
+                    leaked = [i.item_id for i in res.items if forbid.search(f"{i.title} {i.category}".lower())]
+                else:
+                    excl = ExclusionFilter.build(row.get("exclusions") or [])
+                    leaked = [i.item_id for i in res.items if excl.match(i.title, i.category)]
+                filtered += len(res.filtered)
                 scene_ok += said and res.scene == row["scene"]
                 leaks += len(leaked)
                 out_of_scene += sum(i.scene != res.scene for i in res.items)
@@ -141,7 +149,8 @@ def bench_turn(
             backend=spec, explain=explain, n=len(rows), n_en=sum(not _zh(r["text"]) for r in rows),
             n_zh=sum(_zh(r["text"]) for r in rows), p50={c: _pct(v, 50) for c, v in times.items()},
             p95={c: _pct(v, 95) for c, v in times.items()}, scene_accuracy=scene_ok / count,
-            exclusion_leaks=leaks, items_out_of_scene=out_of_scene, items_per_turn=n_items / count,
+            exclusion_leaks=leaks, filtered_per_turn=filtered / count, items_out_of_scene=out_of_scene,
+            items_per_turn=n_items / count,
             llm_explanations=offered, rejected=rejected, rejection_rate=rejected / offered if offered else None,
             parse_sources=sources, wall_s=round(time.perf_counter() - start, 1), turns=turns,
         ))  # fmt: skip
