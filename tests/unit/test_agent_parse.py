@@ -14,10 +14,9 @@ pytestmark = pytest.mark.unit
 SCENES = ["art", "office"]
 ZH = "我在电脑上买了水彩颜料和画笔，现在用手机想看看办公用品，但不要打印机墨盒"
 GOOD = {
-    "scene": "Office",
     "topics": ["watercolor paint", " brushes ", ""],
+    "scene": "Office",
     "exclusions": ["printer ink cartridges"],
-    "intent": "discover",
 }
 
 
@@ -43,9 +42,8 @@ def test_valid_answer_is_normalised_and_merged():
 
 def test_wire_schema_is_compact():
     schema = wire_schema(["art", "office"])
-    assert schema["required"] == ["topics", "scene", "exclusions", "intent"]
+    assert schema["required"] == ["topics", "scene", "exclusions"]
     assert schema["properties"]["topics"]["maxItems"] == 5
-    assert schema["properties"]["intent"]["enum"][0] == "discover"
 
 
 def test_full_summary_shaped_answer_is_accepted():
@@ -57,7 +55,7 @@ def test_full_summary_shaped_answer_is_accepted():
     assert res.source == "llm"
     assert [t.name for t in res.summary.topics] == ["gel pens", "notebooks"]
     assert res.summary.exclusions == ["black ink"]
-    assert res.summary.intent == "buy"
+    assert res.summary.intent == "discover"  # intent comes from keywords, not from the model
 
 
 def test_scene_named_in_the_now_clause_beats_the_llm():
@@ -70,7 +68,7 @@ def test_scene_named_in_the_now_clause_beats_the_llm():
 
 
 def test_llm_decides_the_scene_when_the_statement_names_none():
-    answer = {"scene": "kitchen", "topics": ["cast iron pan"], "exclusions": [], "intent": "discover"}
+    answer = {"topics": ["cast iron pan"], "scene": "kitchen", "exclusions": []}
     text = "I bought sketchbooks and markers. Any good cast iron pans?"
     res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "kitchen"])
     assert res.summary.scene == "kitchen"
@@ -81,14 +79,13 @@ def test_llm_decides_the_scene_when_the_statement_names_none():
     assert res.scene_from is None
 
 
-def test_a_stated_intent_keyword_beats_the_llm():
-    answer = {"scene": "art", "topics": ["书法"], "exclusions": ["墨水"], "intent": "buy"}
+def test_intent_comes_from_keywords_not_the_model():
+    answer = {"scene": "art", "topics": ["书法"], "exclusions": ["墨水"], "intent": "buy"}  # extra key: ignored
     res = parse_interests("想送给喜欢书法的妹妹一份礼物，在美术用品里找，不要墨水", ScriptedLLM([json.dumps(answer)]),
                           scenes=SCENES)  # fmt: skip
     assert res.summary.intent == "gift"
-    answer = {**answer, "intent": "compare"}
     res = parse_interests("书法用品", ScriptedLLM([json.dumps(answer)]), scenes=SCENES)
-    assert res.summary.intent == "compare"  # no keyword: the model's intent stands
+    assert res.summary.intent == "discover"
 
 
 def test_llm_exclusions_must_be_stated():
@@ -135,7 +132,7 @@ def test_invalid_json_gets_one_repair_then_succeeds():
 
 
 def test_two_bad_answers_fall_back_to_the_lexical_parser():
-    llm = ScriptedLLM(['["a list"]', '{"topics": "nope", "intent": 5}'])
+    llm = ScriptedLLM(['["a list"]', '{"scene": "office", "topics": 5}'])
     res = parse_interests(ZH, llm, scenes=SCENES)
     assert res.source == "fallback"
     assert len(res.errors) == 2

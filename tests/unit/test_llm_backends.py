@@ -40,7 +40,7 @@ def chat_server():
 
 def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):
     _Chat.bodies.clear()
-    _Chat.answer = json.dumps({"scene": "office", "topics": ["gel pens"], "exclusions": ["black ink"], "intent": "buy"})
+    _Chat.answer = json.dumps({"topics": ["gel pens"], "scene": "office", "exclusions": ["black ink"]})
     llm = get_llm(chat_server, model="tiny")
     res = parse_interests("gel pens for the office, no black ink", llm, scenes=["office", "art"])
     assert res.source == "llm"

@@ -37,6 +37,12 @@ _NEG_ZH = re.compile(
     r"(?:不要|不想要|不需要|别推荐|别给我|别要|别|除了|排除|不包括)(?P<x>.+?)(?=" + _STOP_CLAUSE + r"|$)"
 )
 _NOW = re.compile(r"\b(?:now|next|currently|these days|today)\b|现在|目前|这次|接下来|想", re.IGNORECASE)
+# Where the wanted scene is named: after a time word or a wish verb ("..., I want to browse art supplies"). Intent
+# keywords are read after time words only ("I'm learning to cook; recommend spices" is still about learning).
+_WISH = re.compile(
+    _NOW.pattern + r"|\b(?:want|would like|looking for|need|show me|recommend|suggest)\b|'d like|需要|推荐|找",
+    re.IGNORECASE,
+)
 _PRICE_MAX = re.compile(
     r"(?:under|below|less than|at most|max(?:imum)?|up to|<|不超过|低于|少于|以内|之内)\s*[$¥€£]?\s*(\d+(?:\.\d+)?)"
     r"|(\d+(?:\.\d+)?)\s*(?:元|块|dollars?|usd|rmb)?\s*(?:以内|以下|之内)",
@@ -144,7 +150,7 @@ def scene_evidence(
     hints = _merged_hints(scenes, scene_hints)
     _, spans = _exclusions(statement)
     mentions = [(pos, s) for pos, s in _scene_mentions(statement, hints) if not any(a <= pos < b for a, b in spans)]
-    now = _NOW.search(statement)
+    now = _WISH.search(statement)
     # The "now" clause starts at the punctuation before the marker: "Show me kitchen stuff now." names its scene first.
     start = max(statement.rfind(c, 0, now.start()) for c in ",.;!?，。；！？") + 1 if now else 0
     in_now = [s for pos, s in mentions if now and pos >= start]

@@ -37,6 +37,11 @@ class ParseBenchResult:
     llm_scene: float | None = None
     """Scene accuracy of the model's own answer, before the "now"-clause rule (``None`` for the lexical parser)."""
     scene_from: dict[str, int] = field(default_factory=dict)
+    cpu_p50_s: float = 0.0
+    cpu_p95_s: float = 0.0
+    """CPU seconds of this process per statement: with one llama.cpp thread (``SCENEBRIDGE_LLAMA_THREADS=1``) this is
+    close to the wall time on an idle core, even while other processes share the CPU."""
+    threads: str = ""
     load_avg: tuple[float, float] = (0.0, 0.0)
     """The machine's 1-minute load average before and after this backend's run (latency is only comparable at
     similar load: the CPU may be shared)."""
@@ -100,6 +105,7 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
         advance = progress.task(f"parse: {spec}", len(rows))
         scores: list[dict[str, float]] = []
         times: list[float] = []
+        cpu: list[float] = []
         sources: Counter[str] = Counter()
         scene_from: Counter[str] = Counter()
         langs: list[str] = []
@@ -111,10 +117,11 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
             # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
             parse_interests("warm-up", llm, scenes=scenes)
         for row in rows:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = parse_interests(row["text"], llm, scenes=scenes)
             seconds = time.perf_counter() - t0
             times.append(seconds)
+            cpu.append(time.process_time() - c0)
             scores.append(score_summary(res.summary, row))
             sources[res.source] += 1
             scene_from[str(res.scene_from)] += 1
@@ -128,6 +135,7 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
                 "exclusions": row.get("exclusions") or [], "got_exclusions": res.summary.exclusions,
                 "intent": row["intent"], "got_intent": res.summary.intent,
                 "topics": [t.name for t in res.summary.topics], "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu[-1], 3),
             })  # fmt: skip
             version = res.prompt_version
             advance(1)
@@ -148,6 +156,9 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
                 llm_scene=float(np.mean(llm_hits)) if llm_hits else None,
                 p50_s=float(np.percentile(times, 50)),
                 p95_s=float(np.percentile(times, 95)),
+                cpu_p50_s=float(np.percentile(cpu, 50)),
+                cpu_p95_s=float(np.percentile(cpu, 95)),
+                threads=os.environ.get("SCENEBRIDGE_LLAMA_THREADS", f"{os.cpu_count()} (default)"),
                 prompt_version=version,
                 load_avg=(load_before, os.getloadavg()[0]),
                 statements=details,
