@@ -258,9 +258,67 @@ def bench_turn_cmd(
         out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
 
 
+profiles_app = typer.Typer(help="Cross-scene user profiles: import histories, show, forget.", no_args_is_help=True)
+
+
+def _profiles(path: Path | None) -> Any:
+    from scenebridge.settings import AgentSettings
+    from scenebridge.store.profiles import ProfileStore
+
+    return ProfileStore(path or AgentSettings().profiles)
+
+
+@profiles_app.command("import")
+def profiles_import_cmd(
+    data: Annotated[Path, typer.Argument(help="A canonical dataset folder (its interactions become histories).")],
+    users: Annotated[str | None, typer.Option(help="Comma-separated user ids to import (default: all).")] = None,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Import users' interaction histories from a dataset (re-importing replaces, feedback is kept)."""
+    from scenebridge.data.format import load_dataset
+
+    ds = load_dataset(data)
+    frame = ds.interactions
+    if users:
+        wanted = {u.strip() for u in users.split(",") if u.strip()}
+        frame = frame[frame["user_id"].astype(str).isin(wanted)]
+        if frame.empty:
+            msg = f"none of the users {', '.join(sorted(wanted))} is in {data}"
+            raise UsageError(msg)
+    rows = zip(frame["user_id"], frame["item_id"], frame["scene"], frame["order"].rank(method="first"), strict=True)
+    store = _profiles(profiles)
+    n = store.import_interactions(rows)
+    print(f"{store.path}: {n:,} history events for {frame['user_id'].nunique():,} users")
+
+
+@profiles_app.command("show")
+def profiles_show_cmd(
+    user: Annotated[str, typer.Argument(help="User id.")],
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Print a user's events, oldest first."""
+    events = _profiles(profiles).events(user)
+    if not events:
+        msg = f"no profile for user {user!r}"
+        raise UsageError(msg)
+    for e in events:
+        print(f"{e.scene:<10} {e.kind:<9} {e.item_id}")
+
+
+@profiles_app.command("forget")
+def profiles_forget_cmd(
+    user: Annotated[str, typer.Argument(help="User id.")],
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Delete everything the profile store holds about a user."""
+    n = _profiles(profiles).forget(user)
+    print(f"deleted {n:,} events of user {user!r}")
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Adds the agent commands to the CLI."""
     app.command("recommend")(recommend_cmd)
     app.command("chat")(chat_cmd)
     app.command("mcp")(mcp_cmd)
+    app.add_typer(profiles_app, name="profiles")
     bench_app.command("turn")(bench_turn_cmd)

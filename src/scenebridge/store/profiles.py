@@ -92,6 +92,20 @@ class ProfileStore:
             self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
 
+    def import_interactions(self, rows: Iterable[tuple[str, str, str, float]], replace: bool = True) -> int:
+        """Loads histories from a dataset: ``(user_id, item_id, scene, order)`` rows, ``order`` ascending in time.
+
+        With ``replace``, each imported user's earlier ``history`` events are dropped first (feedback is kept), so
+        importing twice does not duplicate. Returns the number of events written.
+        """
+        data = [(str(u), str(i), str(s), "history", float(o)) for u, i, s, o in rows]
+        users = sorted({r[0] for r in data})
+        with self._lock, self._db:
+            if replace:
+                self._db.executemany("DELETE FROM events WHERE user_id = ? AND kind = 'history'", [(u,) for u in users])
+            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", data)
+        return len(data)
+
     def events(self, user_id: str) -> list[ProfileEvent]:
         """All events of one user, oldest first."""
         with self._lock:
