@@ -110,6 +110,10 @@ class Context:
             out = sp.csr_matrix(out.multiply((rows >= 0)[:, None].astype(np.float32)))
         return sp.csr_matrix(out)
 
+    def register(self, method: Method) -> None:
+        """Adds an already fitted method (e.g. a trained reranker) under its name."""
+        self._fitted[method.name] = method
+
     def fitted(self, name: str) -> Method:
         """A fitted method by name, fitting it on first use, so combinations reuse their parts."""
         if name not in self._fitted:

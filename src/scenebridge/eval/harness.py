@@ -38,6 +38,7 @@ def evaluate(
     methods: Sequence[str] | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    reranker: str | Path | None = None,
 ) -> EvalResult:
     """Fits and scores every method on the cold-start split of ``ds`` (S -> T).
 
@@ -48,9 +49,11 @@ def evaluate(
         methods: method names (default: all baselines).
         seed: random seed for every method.
         progress: where progress goes.
+        reranker: a checkpoint folder from ``scenebridge train``: adds the ``fusion`` (history) and
+            ``fusion-statement`` rows beside the baselines.
 
     Raises:
-        UsageError: for an unknown method or scene.
+        UsageError: for an unknown method or scene, or a checkpoint that does not fit this dataset and split.
     """
     progress = progress or SilentProgress()
     names = list(methods or METHODS)
@@ -58,6 +61,14 @@ def evaluate(
         make_method(name)  # fail on a bad name before any work
     split = cold_start_split(ds, source, target, seed=seed)
     ctx = Context.build(split, seed=seed, progress=progress)
+    if reranker is not None:
+        from scenebridge.rerank.evaluate import FusionMethod
+
+        for mode in ("history", "statement"):
+            fusion = FusionMethod(reranker, mode)
+            fusion.fit(ctx)  # fails early (wrong scenes, other catalogue) before the baselines run
+            ctx.register(fusion)
+            names.append(fusion.name)
     result = EvalResult(split=split)
     timings: dict[str, dict[str, float]] = {}
     users = split.test_users

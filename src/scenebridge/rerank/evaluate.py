@@ -1,0 +1,87 @@
+"""The fusion reranker as a method of the evaluation harness: ``fusion`` (history) and ``fusion-statement`` rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from scenebridge.errors import UsageError
+from scenebridge.eval.context import Context
+from scenebridge.rerank.behaviour import Behaviour
+from scenebridge.rerank.features import UserQuery, build_batch
+from scenebridge.rerank.statement import derive_statement
+
+__all__ = ["FusionMethod"]
+
+_OUTSIDE = np.float32(-1e6)
+
+
+class FusionMethod:
+    """Scores every target item: the model orders its candidates; the rest follow by popularity."""
+
+    def __init__(self, path: str | Path, mode: Literal["history", "statement"] = "history") -> None:
+        self.path = Path(path)
+        self.mode = mode
+        self.name = "fusion" if mode == "history" else "fusion-statement"
+
+    def fit(self, ctx: Context) -> None:
+        from scenebridge.rerank.checkpoint import load_checkpoint
+
+        self.ctx = ctx
+        self.ckpt = load_checkpoint(self.path)
+        cfg = self.ckpt.config
+        split = ctx.split
+        if (cfg["source"], cfg["target"]) != (split.source, split.target):
+            msg = (
+                f"{self.path} was trained for {cfg['source']} -> {cfg['target']}, not {split.source} -> "
+                f"{split.target}; train one with `scenebridge train DATA --source {split.source} "
+                f"--target {split.target}`"
+            )
+            raise UsageError(msg)
+        if self.ckpt.item_ids != ctx.item_ids:
+            msg = f"{self.path} was trained on another catalogue than this dataset's items.csv; retrain it on this data"
+            raise UsageError(msg)
+        # Refit on exactly the visible interactions of this run (same settings the training chose).
+        b = self.ckpt.behaviour
+        self.behaviour = Behaviour.fit(ctx.X, ctx.tgt_cols, shrink=b.shrink, n_neighbours=b.n_neighbours)
+        self.tie = (self.behaviour.pop / max(float(self.behaviour.pop.max()), 1.0)).astype(np.float32)
+        self.titles = dict(zip(split.items["item_id"], split.items["title"].astype(str), strict=True))
+        self.model = self.ckpt.model
+        self.tgt_vecs = self.ckpt.vectors[ctx.tgt_cols]
+
+    def _queries(self, users: Sequence[str]) -> list[UserQuery]:
+        split = self.ctx.split
+        if self.mode == "history":
+            return [
+                UserQuery(history=np.array([self.ctx.item_index[i] for i in split.history(u)], dtype=np.int64))
+                for u in users
+            ]
+        from scenebridge.store.embed import cached_embedder
+
+        texts = [derive_statement(split.history(u), self.titles) or "anything" for u in users]
+        vecs = cached_embedder(self.ckpt.embedder).embed(texts).astype(np.float32)
+        return [UserQuery(interest=v) for v in vecs]
+
+    def score(self, users: Sequence[str]) -> np.ndarray:
+        import torch
+
+        out = np.tile(_OUTSIDE + self.tie, (len(users), 1))
+        for start in range(0, len(users), 256):
+            chunk = list(users[start : start + 256])
+            batch = build_batch(self._queries(chunk), self.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
+            uniq, inv = np.unique(np.maximum(batch.cands, 0), return_inverse=True)
+            with torch.no_grad():
+                s = self.model(
+                    torch.from_numpy(batch.feats),
+                    torch.from_numpy(batch.query),
+                    torch.from_numpy(self.tgt_vecs[uniq]),
+                    torch.from_numpy(inv.reshape(batch.cands.shape)),
+                    torch.zeros(len(chunk), dtype=torch.long),
+                ).numpy()
+            rows = np.repeat(np.arange(len(chunk)), batch.cands.shape[1])
+            keep = batch.mask.ravel()
+            out[start + rows[keep], batch.cands.ravel()[keep]] = s.ravel()[keep]
+        return out

@@ -1,0 +1,170 @@
+"""Candidates and features for (user, item) pairs: behaviour scores, content similarities, ranks.
+
+A user is a :class:`UserQuery`: a history of catalogue columns (any scene but the target) and/or an interest vector
+(the embedded interest summary). Candidates are the union of the top items of each signal — co-occurrence, similar
+users, popularity, content — so the reranker is never limited by one weak retriever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scenebridge.rerank.behaviour import Behaviour, history_matrix
+
+__all__ = ["FEATURES", "Batch", "UserQuery", "build_batch"]
+
+FEATURES = (
+    "knn_log",
+    "knn_rel",
+    "support_log",
+    "users_log",
+    "users_rel",
+    "pop_log",
+    "pop_rel",
+    "content_mean",
+    "content_max",
+    "interest_cos",
+    "history_log",
+    "has_history",
+    "has_interest",
+    "rank_knn",
+    "rank_users",
+    "rank_pop",
+    "rank_content",
+)
+_SIGNALS = ("knn", "users", "pop", "content")
+
+
+@dataclass
+class UserQuery:
+    """One user as the reranker sees them: what they did elsewhere and/or what they said."""
+
+    history: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    interest: np.ndarray | None = None
+
+
+@dataclass
+class Batch:
+    """Candidates and features of a batch of users (ragged, padded to the longest list).
+
+    Attributes:
+        cands: users x C target indices (-1 = padding).
+        feats: users x C x len(FEATURES).
+        query: users x D user content vectors (history mean and interest, normalised).
+        mask: users x C, True where a candidate is real.
+    """
+
+    cands: np.ndarray
+    feats: np.ndarray
+    query: np.ndarray
+    mask: np.ndarray
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    n = min(n, scores.shape[1])
+    part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def build_batch(
+    queries: list[UserQuery],
+    behaviour: Behaviour,
+    item_vecs: np.ndarray,
+    depth: int = 100,
+    candidates: list[np.ndarray] | None = None,
+) -> Batch:
+    """Candidates (union of each signal's top ``depth``) and their features for a batch of users.
+
+    Args:
+        queries: the users.
+        behaviour: fitted behaviour statistics of the target scene.
+        item_vecs: catalogue x D unit content vectors (rows of the target scene are scored).
+        depth: how many top items of each signal join the candidates.
+        candidates: per user, the exact target indices to score (e.g. items the item store retrieved) instead of
+            the union of the signals' top items.
+    """
+    n_items = behaviour.n_items
+    tgt_vecs = item_vecs[behaviour.tgt_cols]
+    H = history_matrix([q.history for q in queries], n_items)
+    hist_len = np.asarray(H.sum(axis=1)).ravel()
+    knn = behaviour.knn(H)
+    support = behaviour.support_count(H)
+    users = behaviour.users(H)
+    pop = np.broadcast_to(behaviour.pop, knn.shape)
+    mean_vec = _unit(np.asarray(H @ item_vecs, dtype=np.float32))
+    interest = np.stack(
+        [
+            _unit(q.interest.astype(np.float32)) if q.interest is not None else np.zeros(item_vecs.shape[1], np.float32)
+            for q in queries
+        ]
+    )
+    has_interest = np.array([q.interest is not None for q in queries])
+    query = _unit(mean_vec + interest)
+    content = query @ tgt_vecs.T
+    signals = {"knn": knn, "users": users, "pop": pop, "content": content}
+    tops = {name: _top(s, depth) for name, s in signals.items()}
+    cand_lists = []
+    for i in range(len(queries)):
+        if candidates is not None:
+            cand_lists.append(np.asarray(candidates[i], dtype=np.int64))
+            continue
+        informative = {"pop"}
+        if hist_len[i] > 0:
+            informative |= {"knn", "users", "content"}
+        if has_interest[i]:
+            informative.add("content")
+        cand_lists.append(np.unique(np.concatenate([tops[name][i] for name in _SIGNALS if name in informative])))
+    width = max(1, max(len(c) for c in cand_lists))
+    cands = np.full((len(queries), width), -1, dtype=np.int64)
+    mask = np.zeros((len(queries), width), dtype=bool)
+    for i, c in enumerate(cand_lists):
+        cands[i, : len(c)] = c
+        mask[i, : len(c)] = True
+    safe = np.maximum(cands, 0)
+    rank_feats = {}
+    for name in _SIGNALS:
+        rank = np.full((len(queries), knn.shape[1]), np.inf, dtype=np.float32)
+        np.put_along_axis(rank, tops[name], np.arange(tops[name].shape[1], dtype=np.float32)[None, :], axis=1)
+        rank_feats[name] = 1.0 / np.log2(2.0 + np.take_along_axis(rank, safe, axis=1))
+    take = {name: np.take_along_axis(s, safe, axis=1) for name, s in signals.items()}
+    sup = np.take_along_axis(support, safe, axis=1)
+    cvec = tgt_vecs[safe]
+    content_max = np.zeros(cands.shape, dtype=np.float32)
+    for i, q in enumerate(queries):
+        if len(q.history):
+            content_max[i] = (item_vecs[q.history] @ cvec[i].T).max(axis=0)
+    interest_cos = np.einsum("ud,ucd->uc", interest, cvec)
+    content_mean = np.einsum("ud,ucd->uc", mean_vec, cvec)
+
+    def rel(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(x.max(axis=1, keepdims=True), 1e-9)
+
+    cols = {
+        "knn_log": np.log1p(100.0 * take["knn"]),
+        "knn_rel": rel(take["knn"]),
+        "support_log": np.log1p(sup),
+        "users_log": np.log1p(take["users"]),
+        "users_rel": rel(take["users"]),
+        "pop_log": np.log1p(take["pop"]),
+        "pop_rel": rel(take["pop"]),
+        "content_mean": content_mean,
+        "content_max": content_max,
+        "interest_cos": interest_cos,
+        "history_log": np.broadcast_to(np.log1p(hist_len)[:, None], cands.shape),
+        "has_history": np.broadcast_to((hist_len > 0)[:, None], cands.shape),
+        "has_interest": np.broadcast_to(has_interest[:, None], cands.shape),
+        "rank_knn": rank_feats["knn"],
+        "rank_users": rank_feats["users"],
+        "rank_pop": rank_feats["pop"],
+        "rank_content": rank_feats["content"],
+    }
+    feats = np.stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES], axis=-1)
+    feats[~mask] = 0.0
+    return Batch(cands=cands, feats=feats, query=query.astype(np.float32), mask=mask)

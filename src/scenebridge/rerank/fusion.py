@@ -1,0 +1,203 @@
+"""The trained fusion model behind the :class:`~scenebridge.rerank.api.Reranker` contract, with evidence.
+
+Evidence comes from occlusion: each feature family (co-occurrence, similar users, popularity, content, interest) is
+switched off in turn and the score drop is its share — so a reason is given only when it really moved the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from scenebridge.errors import UsageError
+from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored
+from scenebridge.rerank.checkpoint import Checkpoint, load_checkpoint
+from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
+
+__all__ = ["FusionReranker", "load_reranker"]
+
+_F = {name: i for i, name in enumerate(FEATURES)}
+# Feature families switched off together for occlusion, and the value each takes when "absent".
+_FAMILIES: dict[str, tuple[str, ...]] = {
+    "co-occurrence": ("knn_log", "knn_rel", "support_log", "rank_knn"),
+    "collaborative": ("users_log", "users_rel", "rank_users"),
+    "popularity": ("pop_log", "pop_rel", "rank_pop"),
+    "history-content": ("content_mean", "content_max"),
+    "interest": ("interest_cos",),
+}
+_MIN_SHARE = 0.05
+
+
+class FusionReranker:
+    """A loaded fusion checkpoint that scores candidates in its target scene."""
+
+    def __init__(self, ckpt: Checkpoint) -> None:
+        self.ckpt = ckpt
+        self.torch = ckpt.torch
+        self._tpos = {ckpt.item_ids[c]: j for j, c in enumerate(ckpt.behaviour.tgt_cols)}
+
+    @property
+    def embedder_id(self) -> str:
+        return self.ckpt.embedder
+
+    @property
+    def scene(self) -> str:
+        return self.ckpt.target
+
+    def _user(self, query: RerankQuery) -> UserQuery:
+        idx = self.ckpt.item_index
+        tgt = set(self._tpos)
+        # History in the target scene itself is excluded from features, as in training (cold start).
+        hist = np.array([idx[i] for i in dict.fromkeys(query.history) if i in idx and i not in tgt], dtype=np.int64)
+        vec = None if query.interest_vector is None else np.asarray(query.interest_vector, dtype=np.float32)
+        return UserQuery(history=hist, interest=vec)
+
+    def _check_scene(self, query: RerankQuery) -> None:
+        if query.scene != self.scene:
+            msg = f"this reranker was trained for scene {self.scene!r}, not {query.scene!r}; train one for that scene"
+            raise UsageError(msg)
+
+    def _scores(self, batch: Batch, items: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.no_grad():
+            out = self.ckpt.model(
+                torch.from_numpy(batch.feats),
+                torch.from_numpy(batch.query),
+                torch.from_numpy(items),
+                torch.from_numpy(np.arange(items.shape[0])[None, :]),
+                torch.zeros(1, dtype=torch.long),
+            )
+        return np.asarray(out.numpy()[0])
+
+    def candidates(self, query: RerankQuery, k: int) -> list[str]:
+        """Behaviour and content candidates in the target scene, ordered by the model."""
+        self._check_scene(query)
+        batch = build_batch([self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
+        cols = batch.cands[0][batch.mask[0]]
+        scores = self._scores(_slice(batch, batch.mask[0]), self.ckpt.vectors[self.ckpt.behaviour.tgt_cols[cols]])
+        ids = [self.ckpt.item_ids[self.ckpt.behaviour.tgt_cols[j]] for j in cols[np.argsort(-scores, kind="stable")]]
+        return [i for i in ids if i not in query.exclude][:k]
+
+    def rerank(self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None = None) -> list[Scored]:
+        """Scores ``candidates``; an item the model never saw is scored by its content vector alone."""
+        self._check_scene(query)
+        cands = [c for c in dict((c.item_id, c) for c in candidates).values() if c.item_id not in query.exclude]
+        if not cands:
+            return []
+        user = self._user(query)
+        known = np.array([self._tpos.get(c.item_id, -1) for c in cands], dtype=np.int64)
+        batch = build_batch([user], self.ckpt.behaviour, self.ckpt.vectors, candidates=[np.maximum(known, 0)])
+        feats = batch.feats[0]
+        tgt_vecs = self.ckpt.vectors[self.ckpt.behaviour.tgt_cols]
+        items = np.empty((len(cands), tgt_vecs.shape[1]), dtype=np.float32)
+        for n, (c, j) in enumerate(zip(cands, known, strict=True)):
+            vec = tgt_vecs[j] if j >= 0 else c.vector
+            if vec is None:
+                msg = f"item {c.item_id!r} is not in the reranker's catalogue and came without a content vector"
+                raise UsageError(msg)
+            items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
+            if j < 0:
+                feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
+        base = self._scores(batch, items)
+        shares = self._occlusion(batch, items, base)
+        order = np.argsort(-base, kind="stable")[: k or len(cands)]
+        return [
+            Scored(
+                item_id=cands[n].item_id,
+                score=float(base[n]),
+                evidence=self._evidence(query, user, n, known[n], feats[n], shares[n]),
+            )
+            for n in order
+        ]
+
+    def _occlusion(self, batch: Batch, items: np.ndarray, base: np.ndarray) -> dict[int, dict[str, float]]:
+        drops = {}
+        for family, names in _FAMILIES.items():
+            off = Batch(batch.cands, batch.feats.copy(), batch.query, batch.mask)
+            for name in names:
+                off.feats[..., _F[name]] = 0.0
+            drops[family] = np.maximum(base - self._scores(off, items), 0.0)
+        total = np.maximum(sum(drops.values()), 1e-9)
+        return {n: {f: float(d[n] / total[n]) for f, d in drops.items()} for n in range(len(base))}
+
+    def _evidence(
+        self, query: RerankQuery, user: UserQuery, n: int, j: int, feats: np.ndarray, shares: dict[str, float]
+    ) -> list[Evidence]:
+        ck = self.ckpt
+        out: list[Evidence] = []
+        for family, share in sorted(shares.items(), key=lambda kv: -kv[1]):
+            if share < _MIN_SHARE:
+                continue
+            w = round(min(1.0, share), 3)
+            if family == "co-occurrence" and j >= 0 and len(user.history):
+                sims = np.asarray(ck.behaviour.sim[user.history][:, j].todense()).ravel()
+                h = int(user.history[int(np.argmax(sims))])
+                people = int(ck.behaviour.support[h, j])
+                if people == 0:
+                    continue
+                out.append(
+                    Evidence(
+                        kind="co-occurrence",
+                        weight=w,
+                        item_id=ck.item_ids[h],
+                        scene=ck.scenes[h],
+                        text=f"bought by {people} people who also bought '{ck.titles[h]}' in {ck.scenes[h]}",
+                    )
+                )
+            elif family == "collaborative" and feats[_F["users_log"]] > 0:
+                out.append(
+                    Evidence(kind="collaborative", weight=w, text="chosen by people whose history resembles yours")
+                )
+            elif family == "popularity" and j >= 0:
+                out.append(
+                    Evidence(
+                        kind="popularity", weight=w, text=f"bought by {int(ck.behaviour.pop[j])} people in {self.scene}"
+                    )
+                )
+            elif family == "history-content" and len(user.history):
+                vec = ck.vectors[ck.behaviour.tgt_cols[j]] if j >= 0 else None
+                if vec is None:
+                    continue
+                h = int(user.history[int(np.argmax(ck.vectors[user.history] @ vec))])
+                out.append(
+                    Evidence(
+                        kind="history-content",
+                        weight=w,
+                        item_id=ck.item_ids[h],
+                        scene=ck.scenes[h],
+                        text=f"similar in content to '{ck.titles[h]}' from {ck.scenes[h]}",
+                    )
+                )
+            elif family == "interest" and query.interests and user.interest is not None:
+                topic = query.interests[0]
+                out.append(Evidence(kind="interest", weight=w, interest=topic, text=f"matches your interest '{topic}'"))
+        return out
+
+
+def _slice(batch: Batch, keep: np.ndarray) -> Batch:
+    return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep])
+
+
+def _content_only(
+    user: UserQuery, query_vec: np.ndarray, item: np.ndarray, vectors: np.ndarray, row: np.ndarray
+) -> np.ndarray:
+    """Features of an item the model never saw: no behaviour, content similarities from its own vector."""
+    out = np.zeros_like(row)
+    mean = vectors[user.history].mean(axis=0) if len(user.history) else np.zeros_like(item)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
+    out[_F["content_mean"]] = float(mean @ item)
+    out[_F["content_max"]] = float((vectors[user.history] @ item).max()) if len(user.history) else 0.0
+    if user.interest is not None:
+        vec = user.interest / max(float(np.linalg.norm(user.interest)), 1e-9)
+        out[_F["interest_cos"]] = float(vec @ item)
+    for name in ("history_log", "has_history", "has_interest"):
+        out[_F[name]] = row[_F[name]]
+    del query_vec
+    return out
+
+
+def load_reranker(path: str | Path, embedder: str | None = None) -> FusionReranker:
+    """Loads a reranker folder written by ``scenebridge train`` (see :func:`load_checkpoint` for the checks)."""
+    return FusionReranker(load_checkpoint(path, embedder))

@@ -1,0 +1,24 @@
+"""Leakage-free interest statements for evaluation: what a user might say, built from their own source history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "derive_statement"]
+
+STATEMENT_ITEMS = 3
+STATEMENT_WORDS = 5
+
+
+def derive_statement(history: Sequence[str], titles: Mapping[str, str]) -> str:
+    """A short interest summary from the last few source-scene items: the opening words of each title.
+
+    Only the user's visible source history is read (never a target-scene item), so "statement" mode is scored
+    without leakage; the text stands in for what the LLM would extract from "I bought X, Y and Z".
+    """
+    parts = []
+    for item in history[-STATEMENT_ITEMS:]:
+        words = str(titles.get(item, "")).split()[:STATEMENT_WORDS]
+        if words:
+            parts.append(" ".join(words))
+    return ", ".join(reversed(parts))

@@ -1,0 +1,331 @@
+"""Training the fusion reranker on the cold-start protocol, with simulated cold start for training users.
+
+Training users are split into folds; for each fold their target-scene interactions are hidden from the behaviour
+statistics, exactly as a test user's are, and the model learns to find them from the source history (history mode)
+or from a short statement derived from it (statement mode). Valid users (whose target items never enter training)
+pick the epoch, the learning rate and the behaviour settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, Field
+
+from scenebridge.data.format import Dataset, item_texts
+from scenebridge.data.split import CrossSceneSplit, cold_start_split
+from scenebridge.eval.context import Context, Progress, SilentProgress
+from scenebridge.rerank.behaviour import Behaviour, history_matrix
+from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
+from scenebridge.rerank.statement import derive_statement
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+
+__all__ = ["TrainConfig", "TrainReport", "train"]
+
+
+class TrainConfig(BaseModel):
+    """Training settings; the defaults are what the README's numbers used."""
+
+    depth: int = Field(150, ge=10, description="Top items per signal that become candidates.")
+    folds: int = Field(4, ge=2, description="Simulated cold-start folds over training users.")
+    epochs: int = Field(12, ge=1)
+    patience: int = Field(3, ge=1, description="Epochs without a better valid NDCG@10 before stopping.")
+    learning_rates: tuple[float, ...] = (1e-3,)
+    batch_users: int = Field(64, ge=1)
+    cross_dim: int = Field(32, ge=1)
+    hidden: int = Field(64, ge=1)
+    shrinks: tuple[float, ...] = (10.0, 100.0, 1000.0)
+    neighbours: tuple[int, ...] = (100, 300, 1000)
+    seed: int = 0
+    embedder: str = "use-multilingual"
+
+
+@dataclass
+class TrainReport:
+    """What training chose and measured."""
+
+    valid_ndcg: float = 0.0
+    valid_ndcg_statement: float = 0.0
+    best_epoch: int = 0
+    learning_rate: float = 0.0
+    shrink: float = 0.0
+    n_neighbours: int = 0
+    train_users: int = 0
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Examples:
+    """Flattened per-user training lists: candidates, features, query vector, labels."""
+
+    cands: list[np.ndarray] = field(default_factory=list)
+    feats: list[np.ndarray] = field(default_factory=list)
+    query: list[np.ndarray] = field(default_factory=list)
+    labels: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, batch: Batch, positives: list[np.ndarray]) -> None:
+        for i, pos in enumerate(positives):
+            m = batch.mask[i]
+            c = batch.cands[i][m]
+            y = np.isin(c, pos).astype(np.float32)
+            if y.sum() == 0:
+                continue  # nothing to learn from a list without a positive
+            self.cands.append(c)
+            self.feats.append(batch.feats[i][m])
+            self.query.append(batch.query[i])
+            self.labels.append(y)
+
+
+def item_vectors(items: pd.DataFrame, embedder: str, progress: Progress) -> np.ndarray:
+    """Unit content vectors of the whole catalogue (cached on disk by the embedder cache)."""
+    from scenebridge.store.embed import cached_embedder
+
+    texts = item_texts(items)
+    advance = progress.task("embedding the catalogue", len(texts))
+    vecs = cached_embedder(embedder).embed(texts, progress=advance).astype(np.float32)
+    return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+
+
+def _hide_targets(X: sp.csr_matrix, rows: np.ndarray, is_tgt: np.ndarray) -> sp.csr_matrix:
+    coo = X.tocoo()
+    hidden = np.zeros(X.shape[0], dtype=bool)
+    hidden[rows] = True
+    keep = ~(hidden[coo.row] & is_tgt[coo.col])
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=X.shape)
+
+
+def _ndcg10(scores: np.ndarray, cands: np.ndarray, mask: np.ndarray, positives: list[np.ndarray]) -> float:
+    out = []
+    discounts = 1.0 / np.log2(np.arange(2, 12))
+    for i, pos in enumerate(positives):
+        s = np.where(mask[i], scores[i], -np.inf)
+        top = cands[i][np.argsort(-s, kind="stable")[:10]]
+        gains = np.isin(top, pos).astype(np.float64)
+        ideal = discounts[: min(10, len(pos))].sum()
+        out.append(float((gains * discounts[: len(gains)]).sum() / ideal) if ideal else 0.0)
+    return float(np.mean(out)) if out else 0.0
+
+
+class _Problem:
+    """Everything training reads, built once from the split."""
+
+    def __init__(self, split: CrossSceneSplit, cfg: TrainConfig, progress: Progress) -> None:
+        self.split, self.cfg, self.progress = split, cfg, progress
+        self.ctx = Context.build(split, seed=cfg.seed)
+        self.X = self.ctx.X.tocsr()
+        self.tgt = self.ctx.tgt_cols
+        self.is_tgt = np.zeros(self.X.shape[1], dtype=bool)
+        self.is_tgt[self.tgt] = True
+        self.tpos = np.full(self.X.shape[1], -1, dtype=np.int64)
+        self.tpos[self.tgt] = np.arange(len(self.tgt))
+        self.vecs = item_vectors(split.items, cfg.embedder, progress)
+        self.titles = dict(zip(split.items["item_id"], split.items["title"].astype(str), strict=True))
+
+    def statements(self, histories: list[list[str]]) -> np.ndarray:
+        from scenebridge.store.embed import cached_embedder
+
+        texts = [derive_statement(h, self.titles) or "anything" for h in histories]
+        vecs = cached_embedder(self.cfg.embedder).embed(texts).astype(np.float32)
+        return vecs
+
+    def source_history(self, user: str) -> np.ndarray:
+        return np.array([self.ctx.item_index[i] for i in self.split.history(user)], dtype=np.int64)
+
+    def valid(self, behaviour: Behaviour) -> tuple[Batch, Batch, list[np.ndarray]]:
+        users = self.split.valid_users
+        hist = [self.source_history(u) for u in users]
+        stmt = self.statements([self.split.history(u) for u in users])
+        pos = [self.tpos[[self.ctx.item_index[t] for t in self.split.valid_truth[u]]] for u in users]
+        hb = build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth)
+        sb = build_batch([UserQuery(interest=v) for v in stmt], behaviour, self.vecs, self.cfg.depth)
+        return hb, sb, pos
+
+    def choose_behaviour(self) -> Behaviour:
+        """Co-occurrence shrinkage and neighbour count, each chosen by its own valid NDCG@10."""
+        users = self.split.valid_users
+        H = history_matrix([self.source_history(u) for u in users], self.X.shape[1])
+        pos = [self.tpos[[self.ctx.item_index[t] for t in self.split.valid_truth[u]]] for u in users]
+        all_c = np.tile(np.arange(len(self.tgt)), (len(users), 1))
+        mask = np.ones(all_c.shape, dtype=bool)
+        best_s = max(
+            self.cfg.shrinks, key=lambda s: _ndcg10(Behaviour.fit(self.X, self.tgt, shrink=s).knn(H), all_c, mask, pos)
+        )
+        base = Behaviour.fit(self.X, self.tgt, shrink=best_s)
+
+        def users_ndcg(k: int) -> float:
+            base.n_neighbours = k
+            return _ndcg10(base.users(H), all_c, mask, pos)
+
+        base.n_neighbours = max(self.cfg.neighbours, key=users_ndcg)
+        self.progress.note(f"fusion: behaviour shrink={best_s:g}, neighbours={base.n_neighbours}")
+        return base
+
+    def examples(self, shrink: float, n_neighbours: int) -> Examples:
+        """Simulated cold-start lists for training users, fold by fold, in both user modes."""
+        ex = Examples()
+        Xt = self.X[:, self.tgt]
+        active = np.flatnonzero(np.asarray(Xt.sum(axis=1)).ravel() > 0)
+        rng = np.random.default_rng(self.cfg.seed)
+        fold = rng.integers(0, self.cfg.folds, len(active))
+        inv_users = {r: u for u, r in self.ctx.user_index.items()}
+        advance = self.progress.task("fusion: simulated cold-start lists", len(active))
+        for k in range(self.cfg.folds):
+            rows = active[fold == k]
+            behaviour = Behaviour.fit(_hide_targets(self.X, rows, self.is_tgt), self.tgt, shrink, n_neighbours)
+            for start in range(0, len(rows), 256):
+                chunk = rows[start : start + 256]
+                hist, pos, names = [], [], []
+                for r in chunk:
+                    cols = self.X[r].indices
+                    hist.append(np.array([self.ctx.item_index[i] for i in self.split.history(inv_users[r])]))
+                    pos.append(self.tpos[cols[self.is_tgt[cols]]])
+                    names.append(self.split.history(inv_users[r]))
+                hist = [h if len(h) else np.array(cols[~self.is_tgt[cols]], dtype=np.int64) for h in hist]
+                ex.add(build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth), pos)
+                stmt = self.statements(names)
+                ex.add(build_batch([UserQuery(interest=v) for v in stmt], behaviour, self.vecs, self.cfg.depth), pos)
+                advance(len(chunk))
+        return ex
+
+
+def train(
+    ds: Dataset,
+    source: str,
+    target: str,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    progress: Progress | None = None,
+) -> TrainReport:
+    """Trains a fusion reranker for ``source`` -> ``target`` and writes its checkpoint to ``out``.
+
+    Raises:
+        UsageError: for an unknown scene, or a dataset without valid users to select the model on.
+    """
+    import torch
+
+    from scenebridge.errors import UsageError
+    from scenebridge.rerank.checkpoint import save_checkpoint
+    from scenebridge.rerank.model import FusionNet
+
+    cfg = config or TrainConfig()
+    progress = progress or SilentProgress()
+    t_start = time.perf_counter()
+    split = cold_start_split(ds, source, target, seed=cfg.seed)
+    if not split.valid_users:
+        msg = "the dataset has no valid users with items in both scenes; users.csv needs a 'valid' split to select on"
+        raise UsageError(msg)
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    prob = _Problem(split, cfg, progress)
+    behaviour = prob.choose_behaviour()
+    ex = prob.examples(behaviour.shrink, behaviour.n_neighbours)
+    vh, vs, vpos = prob.valid(behaviour)
+    feats = np.concatenate(ex.feats)
+    mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-6
+    T = torch.from_numpy(prob.vecs[prob.tgt])
+    report = TrainReport(train_users=len(ex.labels), shrink=behaviour.shrink, n_neighbours=behaviour.n_neighbours)
+    best_state: dict[str, torch.Tensor] | None = None
+    best = -1.0
+    for lr in cfg.learning_rates:
+        torch.manual_seed(cfg.seed)
+        model = FusionNet(len(FEATURES), prob.vecs.shape[1], 1, cfg.cross_dim, cfg.hidden)
+        model.feat_mean.copy_(torch.from_numpy(mean))
+        model.feat_std.copy_(torch.from_numpy(std))
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        rng = np.random.default_rng(cfg.seed)
+        stale = 0
+        for epoch in range(cfg.epochs):
+            loss = _epoch(model, opt, ex, T, cfg.batch_users, rng, progress, f"fusion: lr {lr:g} epoch {epoch + 1}")
+            val_h = _ndcg10(_score(model, vh, T), vh.cands, vh.mask, vpos)
+            val_s = _ndcg10(_score(model, vs, T), vs.cands, vs.mask, vpos)
+            report.history.append(
+                {"lr": lr, "epoch": epoch + 1, "loss": loss, "valid_ndcg": val_h, "valid_ndcg_statement": val_s}
+            )
+            progress.note(
+                f"fusion: lr {lr:g} epoch {epoch + 1}: loss {loss:.4f}, valid ndcg@10 {val_h:.4f} "
+                f"(statement {val_s:.4f})"
+            )
+            if val_h > best:
+                best, stale = val_h, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                report.valid_ndcg, report.valid_ndcg_statement = val_h, val_s
+                report.best_epoch, report.learning_rate = epoch + 1, lr
+            else:
+                stale += 1
+                if stale >= cfg.patience:
+                    break
+    model = FusionNet(len(FEATURES), prob.vecs.shape[1], 1, cfg.cross_dim, cfg.hidden)
+    if best_state is not None:  # None only if no epoch ran, which the config forbids (epochs >= 1)
+        model.load_state_dict(best_state)
+    report.seconds = time.perf_counter() - t_start
+    save_checkpoint(out, model, cfg, behaviour, prob.vecs, split, report)
+    return report
+
+
+def _epoch(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    ex: Examples,
+    T: torch.Tensor,
+    batch: int,
+    rng: np.random.Generator,
+    progress: Progress,
+    label: str,
+) -> float:
+    import torch
+
+    model.train()
+    order = rng.permutation(len(ex.labels))
+    total, n = 0.0, 0
+    advance = progress.task(label, len(order))
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        width = max(len(ex.cands[j]) for j in idx)
+        C = np.zeros((len(idx), width), dtype=np.int64)
+        F = np.zeros((len(idx), width, len(FEATURES)), dtype=np.float32)
+        Y = np.zeros((len(idx), width), dtype=np.float32)
+        M = np.zeros((len(idx), width), dtype=bool)
+        for i, j in enumerate(idx):
+            w = len(ex.cands[j])
+            C[i, :w], F[i, :w], Y[i, :w], M[i, :w] = ex.cands[j], ex.feats[j], ex.labels[j], True
+        Q = torch.from_numpy(np.stack([ex.query[j] for j in idx]))
+        uniq, inv = torch.unique(torch.from_numpy(C), return_inverse=True)
+        scores = model(torch.from_numpy(F), Q, T[uniq], inv, torch.zeros(len(idx), dtype=torch.long))
+        scores = scores.masked_fill(~torch.from_numpy(M), -1e9)
+        # Listwise softmax over the user's candidates, averaged over their positives: it optimises the order
+        # inside the list that is actually ranked, and needs no negative sampling (the other candidates are the
+        # hard negatives).
+        y = torch.from_numpy(Y)
+        loss = -((torch.log_softmax(scores, dim=1) * y).sum(1) / y.sum(1)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+        n += len(idx)
+        advance(len(idx))
+    return total / max(n, 1)
+
+
+def _score(model: torch.nn.Module, batch: Batch, T: torch.Tensor) -> np.ndarray:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
+        out = model(
+            torch.from_numpy(batch.feats),
+            torch.from_numpy(batch.query),
+            T[uniq],
+            inv,
+            torch.zeros(len(inv), dtype=torch.long),
+        )
+    return np.asarray(out.numpy())

@@ -1,0 +1,168 @@
+"""The fusion reranker on the small synthetic dataset: training, checkpoints, evaluation rows, evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from scenebridge.data.format import load_dataset
+from scenebridge.errors import UsageError
+from scenebridge.eval.harness import evaluate, write_outputs
+from scenebridge.rerank import Candidate, Reranker, RerankQuery
+from scenebridge.rerank.behaviour import Behaviour, history_matrix
+from scenebridge.rerank.checkpoint import load_checkpoint
+from scenebridge.rerank.fusion import load_reranker
+from scenebridge.rerank.statement import derive_statement
+from scenebridge.rerank.train import TrainConfig, train
+from scenebridge.store.embed import get_embedder
+from tests.helpers import recompute
+
+pytestmark = pytest.mark.unit
+
+CFG = TrainConfig(embedder="hashing", epochs=8, patience=8, depth=20, folds=3, neighbours=(5, 20), hidden=16)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rerank")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SCENEBRIDGE_CACHE", str(root / "cache"))
+    from tests.conftest import make_dataset
+
+    data = make_dataset(root / "tiny")
+    report = train(load_dataset(data), "a", "b", root / "model", CFG)
+    yield data, root / "model", report
+    mp.undo()
+
+
+def test_behaviour_matches_a_direct_count():
+    # users x items: items 0, 1 in scene A, items 2, 3 in scene B (target)
+    X = np.array([[1, 0, 1, 0], [1, 1, 1, 1], [0, 1, 0, 1]], dtype=np.float32)
+    import scipy.sparse as sp
+
+    b = Behaviour.fit(sp.csr_matrix(X), np.array([2, 3]), shrink=0.0, n_neighbours=10)
+    assert b.support.toarray()[0].tolist() == [2, 1]  # item 0 bought with item 2 by two users, with 3 by one
+    assert b.support.toarray()[2:].sum() == 0  # target rows never count (cold start has no target history)
+    H = history_matrix([np.array([0])], 4)
+    knn = b.knn(H)[0]
+    assert knn[0] == pytest.approx(2 / np.sqrt(2 * 2))
+    assert knn[1] == pytest.approx(1 / np.sqrt(2 * 2))
+    assert b.pop.tolist() == [2, 2]
+
+
+def test_training_learns_and_writes_a_complete_checkpoint(trained):
+    _data, model_dir, report = trained
+    assert report.valid_ndcg > 0.3  # tastes carry across scenes in this data; popularity alone is ~0.1
+    assert 1 <= report.best_epoch <= CFG.epochs
+    cfg = json.loads((model_dir / "config.json").read_text())
+    assert cfg["embedder"] == "hashing"
+    assert cfg["source"] == "a"
+    assert cfg["target"] == "b"
+    assert {"torch", "scenebridge", "numpy"} <= set(cfg["versions"])
+    for name in ("model.safetensors", "vectors.safetensors", "behaviour.npz", "catalogue.json"):
+        assert (model_dir / name).is_file()
+
+
+def test_training_is_reproducible_with_the_seed(trained, tmp_path):
+    data, _, report = trained
+    again = train(load_dataset(data), "a", "b", tmp_path / "again", CFG)
+    assert again.valid_ndcg == pytest.approx(report.valid_ndcg, abs=1e-6)
+
+
+def test_evaluate_adds_fusion_rows_beside_the_baselines(trained, tmp_path):
+    data, model_dir, _ = trained
+    ds = load_dataset(data)
+    result = evaluate(ds, "a", "b", methods=["popularity", "itemknn"], reranker=model_dir)
+    assert set(result.metrics) == {"popularity", "itemknn", "fusion", "fusion-statement"}
+    assert result.metrics["fusion"]["ndcg@10"] > 2 * result.metrics["popularity"]["ndcg@10"]
+    out = write_outputs(result, tmp_path / "run")
+    proc = recompute(data, out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_checkpoint_for_other_scenes_or_embedder_is_refused(trained):
+    data, model_dir, _ = trained
+    with pytest.raises(UsageError, match="trained for a -> b, not b -> a"):
+        evaluate(load_dataset(data), "b", "a", methods=["popularity"], reranker=model_dir)
+    with pytest.raises(UsageError, match="trained with embedder 'hashing'"):
+        load_checkpoint(model_dir, embedder="use-multilingual")
+
+
+def test_a_changed_feature_spec_is_refused(trained, tmp_path):
+    import shutil
+
+    _, model_dir, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    cfg = json.loads((copy / "config.json").read_text())
+    cfg["features"] = cfg["features"][:-1]
+    (copy / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(UsageError, match="another feature spec"):
+        load_checkpoint(copy)
+    with pytest.raises(UsageError, match="not a reranker checkpoint"):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_reranker_orders_candidates_with_evidence_and_scores_new_items(trained):
+    _data, model_dir, _ = trained
+    rr = load_reranker(model_dir)
+    assert isinstance(rr, Reranker)
+    # cluster 0 = watercolor: a0, a6, a12 in scene a; its b items are b0, b6, b12, ...
+    query = RerankQuery(scene="b", history=["a0", "a6", "a12"], exclude={"b18"})
+    cands = rr.candidates(query, 10)
+    assert cands
+    assert "b18" not in cands
+    assert all(c.startswith("b") for c in cands)
+    emb = get_embedder("hashing")
+    new_vec = emb.embed(["watercolor paint item new"])[0]
+    pool = [Candidate(item_id=i, scene="b") for i in ("b0", "b1", "b18", "b24")]
+    pool.append(Candidate(item_id="new-item", scene="b", vector=new_vec, title="watercolor paint item new"))
+    ranked = rr.rerank(query, pool)
+    ids = [s.item_id for s in ranked]
+    assert "b18" not in ids
+    assert "new-item" in ids
+    assert len(ids) == 4
+    assert ids.index("b0") < ids.index("b1")  # the user's cluster wins
+    top = ranked[0]
+    assert top.evidence
+    assert all(0.0 <= e.weight <= 1.0 for e in top.evidence)
+    co = [e for e in ranked[ids.index("b0")].evidence if e.kind == "co-occurrence"]
+    for e in co:
+        assert e.item_id in {"a0", "a6", "a12"}
+        assert e.scene == "a"
+    with pytest.raises(UsageError, match="trained for scene 'b'"):
+        rr.rerank(RerankQuery(scene="a"), pool)
+
+
+def test_derived_statement_reads_only_the_source_history():
+    titles = {"a1": "watercolor paint set twelve tubes artist grade", "a2": "sable brush", "b9": "printer ink"}
+    text = derive_statement(["a1", "a2"], titles)
+    assert text == "sable brush, watercolor paint set twelve tubes"
+    assert "printer" not in text
+
+
+def test_train_cli_bad_scene_is_one_clear_line(tiny_dataset, tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scenebridge.cli",
+            "train",
+            str(tiny_dataset),
+            "--source",
+            "a",
+            "--target",
+            "zz",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: unknown target scene 'zz'; the dataset's scenes are: a, b"]
