@@ -376,6 +376,33 @@ def bench_parse_cmd(
         out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
 
 
+@bench_app.command("rerank")
+def bench_rerank_cmd(
+    data: Annotated[Path, typer.Argument(help="The dataset the reranker was trained on.")],
+    reranker: Annotated[Path, typer.Option(help="A folder from `scenebridge train`.")],
+    candidates: Annotated[int, typer.Option(min=1, help="Candidates reranked per user.")] = 200,
+    users: Annotated[int, typer.Option(min=1, help="Test users timed.")] = 200,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Rerank latency: candidate generation, scoring N candidates, and scoring with evidence, p50/p95 per user."""
+    import dataclasses
+    import json
+
+    from scenebridge.data.format import load_dataset
+    from scenebridge.eval.bench_rerank import bench_rerank
+    from scenebridge.progress import RichProgress
+
+    ds = load_dataset(data)
+    with RichProgress() as progress:
+        result = bench_rerank(ds, reranker, candidates, users, progress)
+    for stage, v in result.ms.items():
+        print(f"{stage:<16} p50 {v['p50']:8.3f} ms   p95 {v['p95']:8.3f} ms")
+    print(f"{result.users} users x {result.candidates} candidates, torch threads {result.threads}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dataclasses.asdict(result), indent=2) + "\n", encoding="utf-8")
+
+
 @app.command("report")
 def report_cmd(
     run: Annotated[Path, typer.Argument(help="An evaluation output folder (with metrics.json).")],

@@ -166,3 +166,13 @@ def test_train_cli_bad_scene_is_one_clear_line(tiny_dataset, tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: unknown target scene 'zz'; the dataset's scenes are: a, b"]
+
+
+def test_rerank_benchmark_times_every_stage(trained):
+    from scenebridge.eval.bench_rerank import bench_rerank
+
+    data, model_dir, _ = trained
+    result = bench_rerank(load_dataset(data), model_dir, n_candidates=12, users=5)
+    assert result.users == 5
+    assert set(result.ms) == {"candidates", "rerank", "rerank+evidence"}
+    assert all(v["p50"] > 0 for v in result.ms.values())

@@ -67,6 +67,9 @@ def save_checkpoint(
         "content_dim": int(vecs.shape[1]),
         "cross_dim": cfg.cross_dim,
         "hidden": cfg.hidden,
+        "id_dim": cfg.id_dim,
+        "n_items": int(vecs.shape[0]),
+        "n_targets": len(behaviour.tgt_cols),
         "depth": cfg.depth,
         "source": split.source,
         "target": split.target,
@@ -103,6 +106,9 @@ class Checkpoint:
             len(config["scenes"]),
             int(config["cross_dim"]),
             int(config["hidden"]),
+            n_items=int(config["n_items"]),
+            n_targets=int(config["n_targets"]),
+            id_dim=int(config["id_dim"]),
         )
         self.model.load_state_dict(load_file(str(path / "model.safetensors")))
         self.model.eval()

@@ -68,6 +68,8 @@ class FusionMethod:
     def score(self, users: Sequence[str]) -> np.ndarray:
         import torch
 
+        from scenebridge.rerank.model import id_inputs
+
         out = np.tile(_OUTSIDE + self.tie, (len(users), 1))
         for start in range(0, len(users), 256):
             chunk = list(users[start : start + 256])
@@ -80,6 +82,7 @@ class FusionMethod:
                     torch.from_numpy(self.tgt_vecs[uniq]),
                     torch.from_numpy(inv.reshape(batch.cands.shape)),
                     torch.zeros(len(chunk), dtype=torch.long),
+                    id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
                 ).numpy()
             rows = np.repeat(np.arange(len(chunk)), batch.cands.shape[1])
             keep = batch.mask.ravel()

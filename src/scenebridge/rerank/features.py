@@ -54,12 +54,14 @@ class Batch:
         feats: users x C x len(FEATURES).
         query: users x D user content vectors (history mean and interest, normalised).
         mask: users x C, True where a candidate is real.
+        histories: each user's history columns (the id path's input).
     """
 
     cands: np.ndarray
     feats: np.ndarray
     query: np.ndarray
     mask: np.ndarray
+    histories: list[np.ndarray] = field(default_factory=list)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -167,4 +169,5 @@ def build_batch(
     }
     feats = np.stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES], axis=-1)
     feats[~mask] = 0.0
-    return Batch(cands=cands, feats=feats, query=query.astype(np.float32), mask=mask)
+    histories = [np.asarray(q.history, dtype=np.int64) for q in queries]
+    return Batch(cands=cands, feats=feats, query=query.astype(np.float32), mask=mask, histories=histories)

@@ -59,7 +59,9 @@ class FusionReranker:
             msg = f"this reranker was trained for scene {self.scene!r}, not {query.scene!r}; train one for that scene"
             raise UsageError(msg)
 
-    def _scores(self, batch: Batch, items: np.ndarray) -> np.ndarray:
+    def _scores(self, batch: Batch, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        from scenebridge.rerank.model import id_inputs
+
         torch = self.torch
         with torch.no_grad():
             out = self.ckpt.model(
@@ -68,6 +70,7 @@ class FusionReranker:
                 torch.from_numpy(items),
                 torch.from_numpy(np.arange(items.shape[0])[None, :]),
                 torch.zeros(1, dtype=torch.long),
+                id_inputs(batch.histories, targets[None, :]),
             )
         return np.asarray(out.numpy()[0])
 
@@ -76,12 +79,22 @@ class FusionReranker:
         self._check_scene(query)
         batch = build_batch([self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
         cols = batch.cands[0][batch.mask[0]]
-        scores = self._scores(_slice(batch, batch.mask[0]), self.ckpt.vectors[self.ckpt.behaviour.tgt_cols[cols]])
+        vecs = self.ckpt.vectors[self.ckpt.behaviour.tgt_cols[cols]]
+        scores = self._scores(_slice(batch, batch.mask[0]), vecs, cols)
         ids = [self.ckpt.item_ids[self.ckpt.behaviour.tgt_cols[j]] for j in cols[np.argsort(-scores, kind="stable")]]
         return [i for i in ids if i not in query.exclude][:k]
 
-    def rerank(self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None = None) -> list[Scored]:
-        """Scores ``candidates``; an item the model never saw is scored by its content vector alone."""
+    def rerank(
+        self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None = None, evidence: bool = True
+    ) -> list[Scored]:
+        """Scores ``candidates``; an item the model never saw is scored by its content vector alone.
+
+        Args:
+            query: who asks, in which scene.
+            candidates: the items to order (duplicates and ``query.exclude`` dropped).
+            k: keep the best ``k`` (default: all).
+            evidence: compute the evidence (occlusion: one extra forward pass per feature family).
+        """
         self._check_scene(query)
         cands = [c for c in dict((c.item_id, c) for c in candidates).values() if c.item_id not in query.exclude]
         if not cands:
@@ -100,9 +113,11 @@ class FusionReranker:
             items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
             if j < 0:
                 feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
-        base = self._scores(batch, items)
-        shares = self._occlusion(batch, items, base)
+        base = self._scores(batch, items, known)
         order = np.argsort(-base, kind="stable")[: k or len(cands)]
+        if not evidence:
+            return [Scored(item_id=cands[n].item_id, score=float(base[n])) for n in order]
+        shares = self._occlusion(batch, items, known, base)
         return [
             Scored(
                 item_id=cands[n].item_id,
@@ -112,13 +127,15 @@ class FusionReranker:
             for n in order
         ]
 
-    def _occlusion(self, batch: Batch, items: np.ndarray, base: np.ndarray) -> dict[int, dict[str, float]]:
+    def _occlusion(
+        self, batch: Batch, items: np.ndarray, known: np.ndarray, base: np.ndarray
+    ) -> dict[int, dict[str, float]]:
         drops = {}
         for family, names in _FAMILIES.items():
-            off = Batch(batch.cands, batch.feats.copy(), batch.query, batch.mask)
+            off = Batch(batch.cands, batch.feats.copy(), batch.query, batch.mask, batch.histories)
             for name in names:
                 off.feats[..., _F[name]] = 0.0
-            drops[family] = np.maximum(base - self._scores(off, items), 0.0)
+            drops[family] = np.maximum(base - self._scores(off, items, known), 0.0)
         total = np.maximum(sum(drops.values()), 1e-9)
         return {n: {f: float(d[n] / total[n]) for f, d in drops.items()} for n in range(len(base))}
 
@@ -177,7 +194,7 @@ class FusionReranker:
 
 
 def _slice(batch: Batch, keep: np.ndarray) -> Batch:
-    return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep])
+    return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep], batch.histories)
 
 
 def _content_only(

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FusionNet"]
+__all__ = ["FusionNet", "id_inputs"]
+
+
+def id_inputs(histories: Sequence[np.ndarray], targets: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The id path's inputs: flattened history columns, their bag offsets, and users x C target indices.
+
+    A target index of -1 (padding, or an item the model never saw) maps to the last, all-zero embedding row.
+    """
+    flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) if histories else np.zeros(0, np.int64)
+    offsets = np.zeros(len(histories), dtype=np.int64)
+    if len(histories) > 1:
+        offsets[1:] = np.cumsum([len(h) for h in histories])[:-1]
+    return torch.from_numpy(flat), torch.from_numpy(offsets), torch.from_numpy(np.asarray(targets, dtype=np.int64))
 
 
 class FusionNet(nn.Module):
     """Scores each candidate of each user.
 
-    The content path projects the user's query vector (history mean and/or interest summary) and each candidate's
-    content vector into a small shared space; their elementwise product joins the standardised behaviour features
-    and a scene embedding in an MLP, and their dot product is added to its output — so an item with only text
-    still gets a learned content score.
+    The id path learns an embedding per catalogue item: the user is the mean embedding of their history items
+    (any scene), scored against a target item's own embedding and bias — a cross-scene factorisation trained for
+    exactly this cold-start task. The content path projects the user's query vector (history mean and/or interest
+    summary) and each candidate's content vector into a small shared space; their elementwise product joins the
+    standardised behaviour features and a scene embedding in an MLP, and their dot product is added to its output —
+    so an item with only text still gets a learned content score.
     """
 
     feat_mean: torch.Tensor
@@ -28,13 +45,25 @@ class FusionNet(nn.Module):
         cross_dim: int = 32,
         hidden: int = 64,
         dropout: float = 0.1,
+        n_items: int = 0,
+        n_targets: int = 0,
+        id_dim: int = 0,
     ) -> None:
         super().__init__()
+        self.id_dim = id_dim if n_items and n_targets else 0
+        self.n_targets = n_targets
+        if self.id_dim:
+            self.user_ids = nn.EmbeddingBag(n_items, self.id_dim, mode="mean")
+            self.item_ids = nn.Embedding(n_targets + 1, self.id_dim, padding_idx=n_targets)
+            self.item_bias = nn.Embedding(n_targets + 1, 1, padding_idx=n_targets)
+            nn.init.normal_(self.user_ids.weight, std=0.01)
+            nn.init.normal_(self.item_ids.weight, std=0.01)
+            nn.init.zeros_(self.item_bias.weight)
         self.proj_user = nn.Linear(content_dim, cross_dim)
         self.proj_item = nn.Linear(content_dim, cross_dim)
         self.scene = nn.Embedding(max(n_scenes, 1), 4)
         self.mlp = nn.Sequential(
-            nn.Linear(n_features + cross_dim + 4, hidden),
+            nn.Linear(n_features + cross_dim + self.id_dim + 4, hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, hidden),
@@ -45,7 +74,13 @@ class FusionNet(nn.Module):
         self.register_buffer("feat_std", torch.ones(n_features))
 
     def forward(
-        self, feats: torch.Tensor, query: torch.Tensor, items: torch.Tensor, index: torch.Tensor, scene: torch.Tensor
+        self,
+        feats: torch.Tensor,
+        query: torch.Tensor,
+        items: torch.Tensor,
+        index: torch.Tensor,
+        scene: torch.Tensor,
+        ids: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Scores, shape (users, candidates).
 
@@ -55,11 +90,24 @@ class FusionNet(nn.Module):
             items: N x D content vectors of the distinct candidates (projected once, however many lists hold them).
             index: users x C rows of ``items``.
             scene: users, the target scene's index.
+            ids: the id path's inputs from :func:`id_inputs` (ignored when the model has no id path).
         """
         f = (feats - self.feat_mean) / self.feat_std
         u = self.proj_user(query).unsqueeze(1)
         i = self.proj_item(items)[index]
         cross = u * i
         s = self.scene(scene).unsqueeze(1).expand(-1, f.shape[1], -1)
-        out = self.mlp(torch.cat([f, cross, s], dim=-1)).squeeze(-1)
-        return out + cross.sum(-1)
+        parts = [f, cross, s]
+        extra = cross.sum(-1)
+        if self.id_dim:
+            if ids is None:
+                msg = "this model has an id path: pass ids=id_inputs(histories, targets)"
+                raise ValueError(msg)
+            flat, offsets, targets = ids
+            user = self.user_ids(flat, offsets).unsqueeze(1)
+            tgt = torch.where(targets < 0, torch.full_like(targets, self.n_targets), targets)
+            id_cross = user * self.item_ids(tgt)
+            parts.append(id_cross)
+            extra = extra + id_cross.sum(-1) + self.item_bias(tgt).squeeze(-1)
+        out = self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
+        return out + extra

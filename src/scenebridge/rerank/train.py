@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
+    from scenebridge.rerank.model import FusionNet
+
 __all__ = ["TrainConfig", "TrainReport", "train"]
 
 
@@ -42,6 +44,8 @@ class TrainConfig(BaseModel):
     batch_users: int = Field(64, ge=1)
     cross_dim: int = Field(32, ge=1)
     hidden: int = Field(64, ge=1)
+    id_dim: int = Field(32, ge=0, description="Size of the learned item-id embeddings (0: content and features only).")
+    weight_decay: float = Field(1e-5, ge=0)
     shrinks: tuple[float, ...] = (10.0, 100.0, 1000.0)
     neighbours: tuple[int, ...] = (100, 300, 1000)
     seed: int = 0
@@ -60,6 +64,7 @@ class TrainReport:
     n_neighbours: int = 0
     train_users: int = 0
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -71,6 +76,7 @@ class Examples:
     feats: list[np.ndarray] = field(default_factory=list)
     query: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
+    histories: list[np.ndarray] = field(default_factory=list)
 
     def add(self, batch: Batch, positives: list[np.ndarray]) -> None:
         for i, pos in enumerate(positives):
@@ -83,6 +89,7 @@ class Examples:
             self.feats.append(batch.feats[i][m])
             self.query.append(batch.query[i])
             self.labels.append(y)
+            self.histories.append(batch.histories[i])
 
 
 def item_vectors(items: pd.DataFrame, embedder: str, progress: Progress) -> np.ndarray:
@@ -214,7 +221,6 @@ def train(
 
     from scenebridge.errors import UsageError
     from scenebridge.rerank.checkpoint import save_checkpoint
-    from scenebridge.rerank.model import FusionNet
 
     cfg = config or TrainConfig()
     progress = progress or SilentProgress()
@@ -225,10 +231,22 @@ def train(
         raise UsageError(msg)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[stage] = round(now - mark, 1)
+        mark = now
+
     prob = _Problem(split, cfg, progress)
+    lap("embed")
     behaviour = prob.choose_behaviour()
+    lap("behaviour")
     ex = prob.examples(behaviour.shrink, behaviour.n_neighbours)
     vh, vs, vpos = prob.valid(behaviour)
+    lap("features")
     feats = np.concatenate(ex.feats)
     mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-6
     T = torch.from_numpy(prob.vecs[prob.tgt])
@@ -237,10 +255,10 @@ def train(
     best = -1.0
     for lr in cfg.learning_rates:
         torch.manual_seed(cfg.seed)
-        model = FusionNet(len(FEATURES), prob.vecs.shape[1], 1, cfg.cross_dim, cfg.hidden)
+        model = _new_model(cfg, prob.vecs.shape, len(prob.tgt))
         model.feat_mean.copy_(torch.from_numpy(mean))
         model.feat_std.copy_(torch.from_numpy(std))
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
         rng = np.random.default_rng(cfg.seed)
         stale = 0
         for epoch in range(cfg.epochs):
@@ -263,12 +281,29 @@ def train(
                 stale += 1
                 if stale >= cfg.patience:
                     break
-    model = FusionNet(len(FEATURES), prob.vecs.shape[1], 1, cfg.cross_dim, cfg.hidden)
+    model = _new_model(cfg, prob.vecs.shape, len(prob.tgt))
     if best_state is not None:  # None only if no epoch ran, which the config forbids (epochs >= 1)
         model.load_state_dict(best_state)
+    lap("fit")
+    report.stage_seconds = stages
     report.seconds = time.perf_counter() - t_start
     save_checkpoint(out, model, cfg, behaviour, prob.vecs, split, report)
     return report
+
+
+def _new_model(cfg: TrainConfig, vec_shape: tuple[int, ...], n_targets: int) -> FusionNet:
+    from scenebridge.rerank.model import FusionNet
+
+    return FusionNet(
+        len(FEATURES),
+        vec_shape[1],
+        1,
+        cfg.cross_dim,
+        cfg.hidden,
+        n_items=vec_shape[0],
+        n_targets=n_targets,
+        id_dim=cfg.id_dim,
+    )
 
 
 def _epoch(
@@ -282,6 +317,8 @@ def _epoch(
     label: str,
 ) -> float:
     import torch
+
+    from scenebridge.rerank.model import id_inputs
 
     model.train()
     order = rng.permutation(len(ex.labels))
@@ -299,7 +336,8 @@ def _epoch(
             C[i, :w], F[i, :w], Y[i, :w], M[i, :w] = ex.cands[j], ex.feats[j], ex.labels[j], True
         Q = torch.from_numpy(np.stack([ex.query[j] for j in idx]))
         uniq, inv = torch.unique(torch.from_numpy(C), return_inverse=True)
-        scores = model(torch.from_numpy(F), Q, T[uniq], inv, torch.zeros(len(idx), dtype=torch.long))
+        ids = id_inputs([ex.histories[j] for j in idx], np.where(M, C, -1))
+        scores = model(torch.from_numpy(F), Q, T[uniq], inv, torch.zeros(len(idx), dtype=torch.long), ids)
         scores = scores.masked_fill(~torch.from_numpy(M), -1e9)
         # Listwise softmax over the user's candidates, averaged over their positives: it optimises the order
         # inside the list that is actually ranked, and needs no negative sampling (the other candidates are the
@@ -318,6 +356,8 @@ def _epoch(
 def _score(model: torch.nn.Module, batch: Batch, T: torch.Tensor) -> np.ndarray:
     import torch
 
+    from scenebridge.rerank.model import id_inputs
+
     model.eval()
     with torch.no_grad():
         uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
@@ -327,5 +367,6 @@ def _score(model: torch.nn.Module, batch: Batch, T: torch.Tensor) -> np.ndarray:
             T[uniq],
             inv,
             torch.zeros(len(inv), dtype=torch.long),
+            id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
         )
     return np.asarray(out.numpy())
