@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from scenebridge.agent import InterestSummary, LLMError, ScriptedLLM, clean_statement, lexical_parse, parse_interests
-from scenebridge.agent.fallback import scene_evidence
-from scenebridge.agent.parse import wire_schema
+from scenebridge.agent.fallback import scene_evidence, want_clause
+from scenebridge.agent.parse import SceneClassifier, wire_schema
 from scenebridge.errors import UsageError
 
 pytestmark = pytest.mark.unit
@@ -107,6 +108,50 @@ def test_llm_exclusions_must_be_stated():
     answer = {"scene": "office", "topics": ["office supplies"], "exclusions": ["watercolor paints"], "intent": "buy"}
     res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "office"])
     assert res.summary.exclusions == ["printer ink"]  # quoted from a clause with no negation: dropped
+
+
+class _KeywordEmbedder:
+    """A deterministic embedder for tests: one dimension per keyword group."""
+
+    groups = (("pan", "cookware", "kitchen"), ("sketch", "paint", "art"), ("pen", "office"))
+    dim = 3
+
+    def embed(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for j, words in enumerate(self.groups):
+                out[i, j] = sum(w in text.lower() for w in words)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+
+
+def test_scene_classifier_outvotes_a_wrong_llm_scene():
+    text = "I bought sketchbooks, now any good cast iron pans?"
+    scenes = ["art", "kitchen"]
+    clf = SceneClassifier(_KeywordEmbedder())
+    assert want_clause(text) == "now any good cast iron pans?"
+    assert clf.scores(text, {"art": ["arts"], "kitchen": ["cookware"]}) == {"art": 0.0, "kitchen": 1.0}
+    wrong = {"topics": ["cast iron pans"], "scene": "art", "exclusions": []}
+    res = parse_interests(text, ScriptedLLM([json.dumps(wrong)]), scenes=scenes, classifier=clf)
+    assert (res.summary.scene, res.scene_from, res.llm_scene) == ("kitchen", "embedding", "art")
+    right = {**wrong, "scene": "kitchen"}
+    res = parse_interests(text, ScriptedLLM([json.dumps(right)]), scenes=scenes, classifier=clf)
+    assert (res.summary.scene, res.scene_from) == ("kitchen", "llm")
+    res = parse_interests(text, None, scenes=scenes, classifier=clf)  # the lexical path uses it too
+    assert (res.summary.scene, res.scene_from) == ("kitchen", "embedding")
+
+
+def test_the_llm_scene_wins_a_near_tie():
+    text = "now pens and paint"  # equally close to office and art
+    answer = {"topics": ["pens"], "scene": "office", "exclusions": []}
+    res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=["art", "office"],
+                          classifier=SceneClassifier(_KeywordEmbedder()))  # fmt: skip
+    assert (res.summary.scene, res.scene_from) == ("office", "llm")
+
+
+def test_want_clause_drops_exclusions():
+    assert want_clause("我买过画笔，现在想看看办公用品，不要打印机墨盒") == "现在想看看办公用品，"
+    assert want_clause("gel pens, no black ink") == "gel pens,"
 
 
 def test_scene_evidence():

@@ -23,6 +23,7 @@ __all__ = [
     "keyword_intent",
     "lexical_parse",
     "scene_evidence",
+    "want_clause",
 ]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -157,6 +158,19 @@ def scene_evidence(
     now_scene = in_now[-1] if in_now else None
     fallback = now_scene or (mentions[-1][1] if mentions and not now else None)
     return SceneEvidence(now_scene, fallback, tuple(dict.fromkeys(s for _, s in mentions)))
+
+
+def want_clause(statement: str) -> str:
+    """The part of a statement that says what is wanted now: from the clause of the first time word or wish verb
+    on, with exclusions cut out (the whole statement, less exclusions, when there is no such word)."""
+    _, spans = _exclusions(statement)
+    for a, b in sorted(spans, reverse=True):
+        statement = statement[:a] + " " + statement[b:]
+    now = _WISH.search(statement)
+    if now is None:
+        return statement.strip()
+    start = max(statement.rfind(c, 0, now.start()) for c in ",.;!?，。；！？") + 1
+    return statement[start:].strip()
 
 
 def keyword_intent(statement: str) -> str | None:

@@ -8,24 +8,39 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scenebridge.agent.fallback import (
     SceneEvidence,
+    default_scene_hints,
     lexical_parse,
     scene_evidence,
+    want_clause,
 )
 from scenebridge.agent.llm.base import LLM, LLMError, Message
 from scenebridge.agent.summary import InterestSummary, Topic
 from scenebridge.errors import UsageError
 from scenebridge.prompts import load_prompt
 
-__all__ = ["MAX_STATEMENT_CHARS", "ParseResult", "WireAnswer", "clean_statement", "parse_interests", "wire_schema"]
+if TYPE_CHECKING:
+    from scenebridge.store.embed import Embedder
+
+__all__ = [
+    "MAX_STATEMENT_CHARS",
+    "ParseResult",
+    "SceneClassifier",
+    "WireAnswer",
+    "clean_statement",
+    "parse_interests",
+    "wire_schema",
+]
 
 MAX_STATEMENT_CHARS = 4000
 MAX_TOPICS = 5
+LLM_SCENE_VOTE = 0.05
 _NEG_CUE = re.compile(
     r"\b(?:not?|without|except|excluding|avoid|don'?t|never|nothing|allergic|hate)\b|不要|不想|不需要|别|除了|排除|不包括|过敏|讨厌|不喜欢",
     re.IGNORECASE,
@@ -44,7 +59,8 @@ class ParseResult:
     errors: list[str] = field(default_factory=list)
     prompt_version: int = 0
     scene_from: str | None = None
-    """What decided the scene: ``now-clause`` (named after "now/现在/想"), ``llm``, ``lexical``, or ``None``."""
+    """What decided the scene: ``now-clause`` (named in the clause of "now/现在/想/I want/推荐..."), ``embedding``
+    (the scene classifier), ``llm``, ``lexical`` (named elsewhere; no classifier, no LLM scene), or ``None``."""
     llm_scene: str | None = None
     """The scene the LLM itself answered (kept for the benchmark, which compares it with the final one)."""
 
@@ -134,11 +150,57 @@ def _validate(raw: str, scenes: Sequence[str]) -> WireAnswer:
     return answer
 
 
-def _summary(answer: WireAnswer, lexical: InterestSummary, evidence: SceneEvidence, text: str) -> InterestSummary:
+class SceneClassifier:
+    """Scores each scene by the cosine similarity between the "want" clause of a statement and the scene's words
+    (its name and hint words), with any multilingual embedder (USE by default in the turn).
+
+    On the 60 labelled statements this alone picked the right scene for 86.7 %, the 1.5B model's own answer for
+    66.7 %: the small model cannot know what a "food" shop holds against a "kitchen" one.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._protos: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def scores(self, text: str, hints: Mapping[str, Sequence[str]]) -> dict[str, float]:
+        """Cosine of the want clause to each scene's closest word; ``{}`` when there are no scenes."""
+        if not hints:
+            return {}
+        query = self.embedder.embed([want_clause(text)])[0]
+        out = {}
+        for scene, words in hints.items():
+            key = (scene, tuple(words))
+            if key not in self._protos:
+                self._protos[key] = self.embedder.embed(list(dict.fromkeys([scene, *words])))
+            out[scene] = float((self._protos[key] @ query).max())
+        return out
+
+
+def _choose_scene(
+    evidence: SceneEvidence, llm_scene: str | None, scores: Mapping[str, float]
+) -> tuple[str | None, str | None]:
+    """The scene and what decided it.
+
+    A scene named in the "want now" clause wins (small models often answer with the scene the person came from).
+    Otherwise, with embedding scores, the model's scene is a vote worth ``LLM_SCENE_VOTE`` of cosine: it wins when
+    its score is within that of the best one (0.02-0.05 gave the same accuracy on the labelled set; 0.08 less).
+    """
+    if evidence.now:
+        return evidence.now, "now-clause"
+    if scores:
+        best = max(scores, key=lambda s: scores[s])
+        if llm_scene is not None and llm_scene in scores and scores[best] - scores[llm_scene] <= LLM_SCENE_VOTE:
+            return llm_scene, "llm"
+        return best, "embedding"
+    if llm_scene:
+        return llm_scene, "llm"
+    return evidence.fallback, "lexical" if evidence.fallback else None
+
+
+def _summary(
+    answer: WireAnswer, lexical: InterestSummary, evidence: SceneEvidence, text: str, scene: str | None
+) -> InterestSummary:
     """Combines the LLM's answer with what the lexical parser reads deterministically."""
-    # The scene named in the "want now" clause beats the model (small models often answer with the scene the
-    # person came from); the model decides when the statement names no scene there (e.g. "any cast iron pans?").
-    scene = evidence.now or answer.scene or evidence.fallback
     topics = answer.topics[:MAX_TOPICS] or [t.name for t in lexical.topics[:MAX_TOPICS]]
     summary = InterestSummary(
         topics=[Topic(name=t, weight=round(1.0 - 0.1 * i, 2)) for i, t in enumerate(topics)],
@@ -162,6 +224,7 @@ def parse_interests(
     scenes: Sequence[str] = (),
     scene_hints: Mapping[str, Sequence[str]] | None = None,
     max_tokens: int = 160,
+    classifier: SceneClassifier | None = None,
 ) -> ParseResult:
     """Parses a statement into an :class:`InterestSummary`; never fails on a misbehaving LLM.
 
@@ -172,6 +235,8 @@ def parse_interests(
         scene_hints: other words for each scene (e.g. ``{"office": ["办公用品", "stationery"]}``), added to the
             built-in ones (``agent/scene_hints.yaml``).
         max_tokens: cap on the LLM's answer (a compact answer is ~40 tokens); a cut-off answer gets the repair round.
+        classifier: scores scenes by embedding similarity when the statement names none in its "now" clause; the
+            LLM's scene is then one vote (see :func:`_choose_scene`). Without it the LLM's scene is taken.
 
     Raises:
         UsageError: for a bad statement (see :func:`clean_statement`).
@@ -179,9 +244,14 @@ def parse_interests(
     text = clean_statement(statement)
     fallback = lexical_parse(text, scenes, scene_hints)
     prompt = load_prompt("parse_interests")
-    if llm is None:
-        return ParseResult(fallback, "fallback", prompt_version=prompt.version, scene_from=_scene_from(fallback))
     evidence = scene_evidence(text, scenes, scene_hints)
+
+    def scores() -> dict[str, float]:
+        return classifier.scores(text, _hints(scenes, scene_hints)) if classifier is not None else {}
+
+    if llm is None:
+        fallback.scene, scene_from = _choose_scene(evidence, None, scores())
+        return ParseResult(fallback, "fallback", prompt_version=prompt.version, scene_from=scene_from)
     messages: list[Message] = [
         {"role": "system", "content": prompt.render("system", scenes=list(scenes))},
         {"role": "user", "content": prompt.render("user", statement=text)},
@@ -202,15 +272,18 @@ def parse_interests(
             messages = [*messages, {"role": "assistant", "content": raw[:2000]},
                         {"role": "user", "content": prompt.render("repair", error=error)}]  # fmt: skip
             continue
-        summary = _summary(answer, fallback, evidence, text)
+        scene, scene_from = _choose_scene(evidence, answer.scene, scores())
+        summary = _summary(answer, fallback, evidence, text, scene)
         source: Literal["llm", "llm-repair"] = "llm" if attempt == 1 else "llm-repair"
-        scene_from = "now-clause" if evidence.now else "llm" if answer.scene else _scene_from(summary)
         return ParseResult(summary, source, attempt, errors, prompt.version, scene_from, answer.scene)
-    return ParseResult(fallback, "fallback", len(errors), errors, prompt.version, _scene_from(fallback))
+    fallback.scene, scene_from = _choose_scene(evidence, None, scores())
+    return ParseResult(fallback, "fallback", len(errors), errors, prompt.version, scene_from)
 
 
-def _scene_from(summary: InterestSummary) -> str | None:
-    return "lexical" if summary.scene is not None else None
+def _hints(scenes: Sequence[str], given: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """Each scene's hint words, the caller's first, then the built-in ones."""
+    builtin = default_scene_hints()
+    return {s: list(dict.fromkeys([*(given or {}).get(s, ()), *builtin.get(s, ())])) for s in scenes}
 
 
 def _grounded_exclusions(proposed: Sequence[str], lexical: Sequence[str], text: str) -> list[str]:

@@ -42,6 +42,8 @@ class ParseBenchResult:
     """CPU seconds of this process per statement: with one llama.cpp thread (``SCENEBRIDGE_LLAMA_THREADS=1``) this is
     close to the wall time on an idle core, even while other processes share the CPU."""
     threads: str = ""
+    classifier: str | None = None
+    """The embedder of the scene classifier, if one was used."""
     load_avg: tuple[float, float] = (0.0, 0.0)
     """The machine's 1-minute load average before and after this backend's run (latency is only comparable at
     similar load: the CPU may be shared)."""
@@ -87,21 +89,34 @@ def _aggregate(sel: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None = None) -> list[ParseBenchResult]:
+def bench_parse(
+    labels: Path,
+    backends: Sequence[str],
+    progress: Progress | None = None,
+    embedder: str | None = "use-multilingual",
+) -> list[ParseBenchResult]:
     """Parses every labelled statement with each backend (``none`` = the lexical parser alone).
 
     Latency is per statement after one warm-up parse (model load + system prompt); statements carry an optional
-    ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well.
+    ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well. LLM backends run with the embedding
+    scene classifier (``embedder``, as the turn does); ``none`` is the lexical parser alone, with no model at all.
     """
     from scenebridge.agent import get_llm, parse_interests
     from scenebridge.agent.fallback import detect_language
+    from scenebridge.agent.parse import SceneClassifier
 
     progress = progress or SilentProgress()
     scenes, rows = load_labels(labels)
+    classifier = None
+    if embedder:
+        from scenebridge.store.embed import get_embedder
+
+        classifier = SceneClassifier(get_embedder(embedder))
     results = []
     for spec in backends:
         load_before = os.getloadavg()[0]
         llm = None if spec == "none" else get_llm(spec)
+        clf = classifier if llm is not None else None
         advance = progress.task(f"parse: {spec}", len(rows))
         scores: list[dict[str, float]] = []
         times: list[float] = []
@@ -115,10 +130,10 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
         version = 0
         if llm is not None:
             # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
-            parse_interests("warm-up", llm, scenes=scenes)
+            parse_interests("warm-up", llm, scenes=scenes, classifier=clf)
         for row in rows:
             t0, c0 = time.perf_counter(), time.process_time()
-            res = parse_interests(row["text"], llm, scenes=scenes)
+            res = parse_interests(row["text"], llm, scenes=scenes, classifier=clf)
             seconds = time.perf_counter() - t0
             times.append(seconds)
             cpu.append(time.process_time() - c0)
@@ -161,6 +176,7 @@ def bench_parse(labels: Path, backends: Sequence[str], progress: Progress | None
                 threads=os.environ.get("SCENEBRIDGE_LLAMA_THREADS", f"{os.cpu_count()} (default)"),
                 prompt_version=version,
                 load_avg=(load_before, os.getloadavg()[0]),
+                classifier=clf.embedder.model_id if clf is not None else None,
                 statements=details,
                 **overall,
             )
