@@ -221,6 +221,8 @@ def bench_turn_cmd(
         str | None, typer.Option(help="Keep statements whose scene is one of these (default: the store's scenes).")
     ] = None,
     repeat: Annotated[int, typer.Option(help="Passes over the statements.")] = 1,
+    k: Annotated[int, typer.Option("-k", help="Items per turn.", min=1, max=50)] = 10,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
     out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
 ) -> None:
     """Turn benchmark: per-stage latency p50/p95 (parse, embed, retrieve, rerank, explain) and checks per backend."""
@@ -243,7 +245,7 @@ def bench_turn_cmd(
     wanted = [s.strip() for s in scenes.split(",")] if scenes else None
     console = _console()
     results = bench_turn(item_store, labels, llm or ["none"], reranker=model, explain=explain, scenes=wanted,
-                         repeat=repeat, log=lambda m: console.print(m, highlight=False))  # fmt: skip
+                         repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit)  # fmt: skip
     table = Table(title=f"turn latency, ms p50 / p95 over {results[0].n} statements ({results[0].n_en} en, "
                   f"{results[0].n_zh} zh)")  # fmt: skip
     for col in ("backend", *STAGE_COLUMNS, "scene ok", "excl. leaks", "expl. rejected"):

@@ -78,6 +78,8 @@ def bench_turn(
     scenes: Sequence[str] | None = None,
     repeat: int = 1,
     log: Callable[[str], None] = lambda m: None,
+    k: int = 10,
+    limit: int | None = None,
 ) -> list[TurnBench]:
     """Runs every labelled statement through a full turn with each backend.
 
@@ -90,17 +92,19 @@ def bench_turn(
         scenes: statement scenes to keep (the store's scenes by default).
         repeat: passes over the statements.
         log: progress lines.
+        k: items per turn.
+        limit: use only the first ``limit`` statements.
     """
     from scenebridge.agent.exclusions import ExclusionFilter
     from scenebridge.agent.factory import open_llm
     from scenebridge.agent.turn import Recommender
 
-    rows = load_statements(labels, scenes or store.scenes)
+    rows = load_statements(labels, scenes or store.scenes)[:limit]
     results = []
     for spec in backends:
         llm = open_llm(spec)
         rec = Recommender(store, reranker=reranker, llm=llm, explain="llm" if explain == "llm" else "template",
-                          mirror=True)  # fmt: skip
+                          k=k, mirror=True)  # fmt: skip
         rec.turn(rows[0]["text"], scene=rows[0]["scene"])  # warm-up: model load, first-call costs
         times: dict[str, list[float]] = {c: [] for c in STAGE_COLUMNS}
         turns: list[dict[str, Any]] = []
