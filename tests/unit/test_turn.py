@@ -163,3 +163,30 @@ def test_llm_wording_is_checked_and_falls_back(store):
 def test_refinement_cues(text, position, cheaper, negation):
     ref = read_refinement(text)
     assert (ref.more_like, ref.cheaper, ref.negation) == (position, cheaper, negation)
+
+
+class _Popular:
+    """A stand-in trained reranker: the protocol only, scoring by a fixed preference."""
+
+    def __init__(self, embedder_id: str) -> None:
+        self.embedder_id = embedder_id
+
+    def candidates(self, query, k):
+        return ["o9", "a1"][:k]  # a foreign-scene id must never reach the answer
+
+    def rerank(self, query, candidates, k=None):
+        from scenebridge.rerank.api import Evidence, Scored
+
+        order = sorted(candidates, key=lambda c: (c.item_id != "o9", c.item_id))
+        return [Scored(item_id=c.item_id, score=1.0 / (n + 1),
+                       evidence=[Evidence(kind="popularity", text=f"popular in {c.scene}", weight=1.0,
+                                          scene=c.scene)]) for n, c in enumerate(order)][:k]  # fmt: skip
+
+
+def test_any_reranker_following_the_protocol(store):
+    res = Recommender(store, reranker=_Popular("hashing:256")).turn("gel pens", scene="office", k=3)
+    assert res.items[0].item_id == "o9"  # the reranker decides the order
+    assert all(i.scene == "office" for i in res.items)
+    assert res.items[0].explanation == "stapler heavy duty: popular in office."
+    with pytest.raises(UsageError, match="expects 'use-multilingual' vectors"):
+        Recommender(store, reranker=_Popular("use-multilingual"))

@@ -57,12 +57,20 @@ def load_trained_reranker(folder: Path) -> Reranker:
     if not folder.is_dir():
         msg = f"no reranker folder at {folder}; train one with `scenebridge train DATA --source S --target T --out DIR`"
         raise UsageError(msg)
-    try:
-        from scenebridge.rerank import load_reranker  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        msg = "this scenebridge has no trained reranker loader yet (scenebridge.rerank.load_reranker); omit --reranker"
-        raise UsageError(msg) from None
-    model: Reranker = load_reranker(folder)
+    import importlib
+
+    loader = None
+    for module in ("scenebridge.rerank", "scenebridge.rerank.fusion"):
+        try:
+            loader = getattr(importlib.import_module(module), "load_reranker", None)
+        except ImportError:
+            continue
+        if loader is not None:
+            break
+    if loader is None:
+        msg = "this scenebridge has no trained reranker loader (scenebridge.rerank.load_reranker); omit --reranker"
+        raise UsageError(msg)
+    model: Reranker = loader(folder)
     return model
 
 

@@ -137,7 +137,7 @@ class Recommender:
             from scenebridge.rerank.content import ContentReranker
 
             reranker = ContentReranker(store, embedder=self._embedder)
-        if reranker.embedder_id != store.embedder.model_id:
+        if not _same_embedder(reranker.embedder_id, store.embedder.model_id):
             msg = (
                 f"the reranker expects {reranker.embedder_id!r} vectors but the store was built with "
                 f"{store.embedder.model_id!r}; index the store with the reranker's embedder"
@@ -425,6 +425,17 @@ class Recommender:
         """Deletes a user's profile and ends their sessions; returns the number of profile events deleted."""
         self.sessions.drop_user(user_id)
         return self.profiles.forget(user_id) if self.profiles is not None else 0
+
+
+def _same_embedder(wanted: str, model_id: str) -> bool:
+    """Whether a reranker's embedder (a model id, or an embedder spec such as ``use-multilingual``) is the store's."""
+    if wanted == model_id:
+        return True
+    from scenebridge.store.embed import UseMultilingualEmbedder
+
+    name, _, arg = wanted.partition(":")
+    known = {"use-multilingual": UseMultilingualEmbedder.model_id, "hashing": f"hashing-{arg or 256}"}
+    return known.get(name) == model_id
 
 
 def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
