@@ -441,6 +441,10 @@ from scenebridge.cli_agent import register as _register_agent  # noqa: E402  (re
 
 _register_agent(app, bench_app)
 
+from scenebridge.cli_ops import register as _register_ops  # noqa: E402  (script run, serve, forget)
+
+_register_ops(app)
+
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""

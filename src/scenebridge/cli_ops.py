@@ -1,0 +1,111 @@
+"""Operations commands of the CLI: ``script run``, ``serve`` and ``forget`` (registered by ``cli.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli_agent import EmbedderOpt, ExplainOpt, KOpt, LlmOpt, ProfilesOpt, RerankerOpt, StoreOpt, UrlOpt
+from scenebridge.errors import UsageError
+
+__all__ = ["register"]
+
+script_app = typer.Typer(help="Scripted conversation tests: replay YAML scripts of turns.", no_args_is_help=True)
+
+
+@script_app.command("run")
+def script_run_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Script files (YAML).")],
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Override every script's llm: fake, none, a model name, path or URL.")
+    ] = None,
+    embedder: Annotated[str | None, typer.Option("--embedder", help="Override every script's embedder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON lines.")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Print what each turn gave (for writing scripts).")] = False,
+) -> None:
+    """Replay conversation scripts; exit 1 when an expectation fails, 2 when a script file is bad."""
+    from scenebridge.script import run_scripts
+
+    reports = run_scripts(files, llm=llm, embedder=embedder)
+    for report in reports:
+        print(report.model_dump_json() if as_json else report.format())
+        if show and not as_json:
+            print("\n".join(report.transcript))
+    failed = [r for r in reports if not r.ok]
+    if not as_json:
+        turns = sum(r.turns for r in reports)
+        print(f"{len(reports) - len(failed)}/{len(reports)} scripts passed ({turns} turns, "
+              f"{sum(len(r.failures) for r in reports)} failed expectations)")  # fmt: skip
+    if failed:
+        raise typer.Exit(1)
+
+
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8080,
+    token: Annotated[
+        str | None, typer.Option(help="Require this bearer token [env SCENEBRIDGE_API_TOKEN].", show_default=False)
+    ] = None,
+    store: StoreOpt = None,
+    url: UrlOpt = None,
+    embedder: EmbedderOpt = None,
+    reranker: RerankerOpt = None,
+    llm: LlmOpt = None,
+    profiles: ProfilesOpt = None,
+    explain: ExplainOpt = None,
+    k: KOpt = None,
+) -> None:
+    """Serve the HTTP API (FastAPI + uvicorn): /v1/recommend, /v1/sessions, /docs."""
+    import uvicorn
+
+    from scenebridge.agent.factory import open_recommender
+    from scenebridge.http import ApiSettings, create_app
+
+    settings = ApiSettings(**({"token": token} if token else {}))
+    rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, k, mirror=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        print("warning: listening beyond this machine without a token (set --token or SCENEBRIDGE_API_TOKEN)")
+    uvicorn.run(create_app(rec, settings), host=host, port=port, log_level="info")
+
+
+def forget_cmd(
+    user: Annotated[str, typer.Argument(help="User id.")],
+    profiles: ProfilesOpt = None,
+    server: Annotated[
+        str | None, typer.Option(help="Also end the user's sessions on a running `scenebridge serve` (its URL).")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="The server's bearer token [env SCENEBRIDGE_API_TOKEN].")] = None,
+) -> None:
+    """Delete a user's profile and history (and, with --server, their sessions on a running server)."""
+    import os
+
+    from scenebridge.settings import AgentSettings
+    from scenebridge.store.profiles import ProfileStore
+
+    n = ProfileStore(profiles or AgentSettings().profiles).forget(user)
+    print(f"profile store: deleted {n:,} events of user {user!r}")
+    if server:
+        import httpx
+
+        bearer = token or os.environ.get("SCENEBRIDGE_API_TOKEN")
+        headers = {"X-User-Id": user, **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
+        try:
+            resp = httpx.delete(f"{server.rstrip('/')}/v1/users/{user}", headers=headers, timeout=30)
+        except httpx.HTTPError as exc:
+            msg = f"cannot reach the server at {server} ({type(exc).__name__}); the profile store was cleared"
+            raise UsageError(msg) from None
+        if resp.status_code != 200:
+            msg = f"the server at {server} answered {resp.status_code}: {resp.text[:200]}"
+            raise UsageError(msg)
+        body = resp.json()
+        print(f"server: ended {body.get('sessions_deleted', 0)} sessions, deleted "
+              f"{body.get('profile_events_deleted', 0)} events")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Adds ``script``, ``serve`` and ``forget`` to the CLI."""
+    app.add_typer(script_app, name="script")
+    app.command("serve")(serve_cmd)
+    app.command("forget")(forget_cmd)

@@ -1,0 +1,192 @@
+"""The conversation script format (YAML): metadata, then turns with the user's words and what must come back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scenebridge.errors import UsageError
+
+__all__ = ["Expect", "Script", "SummaryExpect", "Turn", "load_script"]
+
+MAX_SCRIPT_BYTES = 2_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _listify(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+class SummaryExpect(_Strict):
+    """Expectations on the interest summary in force after the turn (case-insensitive substring matches)."""
+
+    scene: str | None = None
+    exclusions_contain: list[str] = Field(default_factory=list)
+    topics_contain: list[str] = Field(default_factory=list)
+    language: Literal["en", "zh"] | None = None
+
+    _lists = field_validator("exclusions_contain", "topics_contain", mode="before")(_listify)
+
+
+class Expect(_Strict):
+    """What one turn must produce.
+
+    Item patterns are an item id (``o123``) or a regular expression on the title between slashes (``/copy paper/``).
+
+    Attributes:
+        error: the turn must fail with a user error whose message contains this text.
+        scene: the result's scene (every item must also be in it).
+        parse_source: one or more of llm, llm-repair, fallback, refinement.
+        summary: expectations on the summary.
+        refinements_contain: texts each found in one of the turn's refinement lines.
+        include: patterns each matched by at least one item.
+        include_any: at least one of these patterns matched by some item.
+        exclude: patterns no item may match.
+        min_items: at least this many items.
+        grounded: every explanation must pass the grounding check (default true).
+        llm_calls: how many times the LLM was called during the turn.
+        notes_contain: texts each found in one of the turn's notes.
+    """
+
+    error: str | None = None
+    scene: str | None = None
+    parse_source: list[str] = Field(default_factory=list)
+    summary: SummaryExpect | None = None
+    refinements_contain: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    include_any: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    min_items: int = Field(1, ge=0)
+    grounded: bool = True
+    llm_calls: int | None = Field(None, ge=0)
+    notes_contain: list[str] = Field(default_factory=list)
+
+    _lists = field_validator(
+        "parse_source", "refinements_contain", "include", "include_any", "exclude", "notes_contain", mode="before"
+    )(_listify)
+
+    @field_validator("include", "include_any", "exclude")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        import re
+
+        for p in v:
+            if len(p) > 1 and p.startswith("/") and p.endswith("/"):
+                try:
+                    re.compile(p[1:-1])
+                except re.error as exc:
+                    msg = f"bad regular expression {p}: {exc}"
+                    raise ValueError(msg) from None
+        return v
+
+
+class Turn(_Strict):
+    """One turn: the user's words (``say``) or a direct tool call (``tool`` + ``args``), and expectations.
+
+    Attributes:
+        say: what the person says.
+        tool: a tool to call instead (parse_interests, search_items, rerank, explain, record_feedback, recommend).
+        args: the tool's arguments.
+        scene: recommend in this scene (otherwise the statement's, then the session's, then the script's).
+        user: the user for this turn (default: the script's).
+        new_session: start a new session with this turn.
+        llm_reply: for the fake LLM, what it answers to this turn: a JSON object (the parse answer), raw text (for
+            broken answers), or a list of either (one per LLM call). Ignored with a real LLM.
+        expect: what must come back.
+    """
+
+    say: str | None = None
+    tool: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    scene: str | None = None
+    user: str | None = None
+    new_session: bool = False
+    llm_reply: dict[str, Any] | str | list[dict[str, Any] | str] | None = None
+    expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Turn:
+        if (self.say is None) == (self.tool is None):
+            msg = "a turn needs exactly one of 'say' (the user's words) or 'tool' (a tool call)"
+            raise ValueError(msg)
+        return self
+
+
+class Script(_Strict):
+    """A scripted conversation.
+
+    Attributes:
+        name: a short name (default: the file's stem).
+        description: what it shows.
+        catalogue: a canonical dataset folder (its items.csv) or an items CSV, relative to the script file.
+        embedder: the embedder to index the catalogue with (``use-multilingual`` or ``hashing[:DIM]``).
+        llm: ``fake`` (scripted replies, deterministic), ``none`` (lexical parser) or a real backend spec.
+        explain: template or llm wording of explanations.
+        user: the default user id (None = anonymous).
+        scene: the default scene.
+        k: items per answer.
+        profiles: users' histories to load first, user id -> item ids (the cross-scene profile).
+        turns: the conversation.
+    """
+
+    name: str = ""
+    description: str = ""
+    catalogue: str
+    embedder: str = "use-multilingual"
+    llm: str = "fake"
+    explain: Literal["template", "llm"] = "template"
+    user: str | None = None
+    scene: str | None = None
+    k: int = Field(10, ge=1, le=50)
+    profiles: dict[str, list[str]] = Field(default_factory=dict)
+    turns: list[Turn] = Field(min_length=1)
+    path: Path | None = Field(None, exclude=True)
+
+    def catalogue_path(self) -> Path:
+        """The catalogue, resolved against the script's folder."""
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return (base / self.catalogue).resolve()
+
+
+def load_script(path: str | Path) -> Script:
+    """Reads and validates a script file.
+
+    Raises:
+        UsageError: one line naming the file and every problem (``FILE: turns.2.expect.scene: ...``).
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p}: no such script file"
+        raise UsageError(msg)
+    try:
+        raw = p.read_bytes()
+        if len(raw) > MAX_SCRIPT_BYTES:
+            msg = f"{p}: the script is over {MAX_SCRIPT_BYTES:,} bytes"
+            raise UsageError(msg)
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        msg = f"{p}: not UTF-8 text"
+        raise UsageError(msg) from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        msg = f"{p}:{line} not valid YAML ({getattr(exc, 'problem', None) or type(exc).__name__})"
+        raise UsageError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"{p}: a script is a YAML mapping with 'catalogue' and 'turns'"
+        raise UsageError(msg)
+    try:
+        script = Script.model_validate({**data, "path": p})
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'script'}: {e['msg']}" for e in exc.errors())
+        msg = f"{p}: {details}"
+        raise UsageError(msg) from None
+    if not script.name:
+        script.name = p.stem
+    return script
