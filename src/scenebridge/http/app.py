@@ -1,0 +1,185 @@
+"""The FastAPI app: stateless recommendations, per-user chat sessions, forgetting a user, health, OpenAPI docs.
+
+Who the user is: the calling service (a chat assistant's backend, authenticated by the optional bearer token) names
+the end user in the ``X-User-Id`` header. Sessions belong to the user who opened them: another user's session id
+answers 404 exactly like a missing one, and ``DELETE /v1/users/{id}`` is refused (403) for anyone but that user.
+Errors are always ``{"error": {"type", "message", "details"}}`` JSON, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scenebridge import __version__
+from scenebridge.agent.turn import TurnResult
+from scenebridge.errors import ScenebridgeError, StoreError, UsageError
+from scenebridge.http.schemas import (
+    ErrorBody,
+    ForgetResult,
+    Health,
+    RecommendRequest,
+    SessionCreate,
+    SessionInfo,
+    TurnLog,
+    TurnRequest,
+)
+from scenebridge.http.sessions import SessionRegistry
+from scenebridge.http.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from scenebridge.agent.turn import Recommender
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("scenebridge.http")
+MAX_USER_ID = 200
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422, 500, 503)
+}
+
+
+def _error(
+    status: int, kind: str, message: str, details: list[str] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"type": kind, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _user(x_user_id: Annotated[str | None, Header(description="The end user's id.")] = None) -> str | None:
+    if x_user_id is None:
+        return None
+    user = x_user_id.strip()
+    if not user or len(user) > MAX_USER_ID:
+        raise HTTPException(400, f"X-User-Id must be 1..{MAX_USER_ID} characters")
+    return user
+
+
+def _required_user(user: Annotated[str | None, Depends(_user)]) -> str:
+    if user is None:
+        raise HTTPException(400, "this endpoint needs the X-User-Id header (whose session or profile it is)")
+    return user
+
+
+def create_app(recommender: Recommender, settings: ApiSettings | None = None) -> FastAPI:
+    """The API over one recommender.
+
+    Args:
+        recommender: the turn engine (store, reranker, LLM, profiles).
+        settings: token and limits; read from ``[api]`` / ``SCENEBRIDGE_API_*`` when None.
+    """
+    cfg = settings or ApiSettings()
+    rec = recommender
+    registry = SessionRegistry(cfg.max_sessions, cfg.max_sessions_per_user, cfg.turn_log)
+    app = FastAPI(title="scenebridge", version=__version__, description=__doc__, responses=_ERRORS)
+    app.state.recommender, app.state.sessions, app.state.settings = rec, registry, cfg
+
+    def auth(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> None:
+        if cfg.token is None:
+            return
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), cfg.token.encode()):
+            raise HTTPException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)")
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(auth)])
+
+    @v1.post("/recommend", response_model=TurnResult, summary="One-off recommendation (no session kept)")
+    def recommend(body: RecommendRequest, user: Annotated[str | None, Depends(_user)]) -> TurnResult:
+        result = rec.turn(body.statement, user_id=user, scene=body.scene, k=body.k)
+        rec.sessions.drop(result.session_id)
+        return result
+
+    @v1.post("/sessions", response_model=SessionInfo, status_code=201, summary="Open a chat session")
+    def open_session(user: Annotated[str, Depends(_required_user)], body: SessionCreate | None = None) -> SessionInfo:
+        scene = body.scene if body else None
+        if scene is not None and scene not in rec.scenes:
+            msg = f"unknown scene {scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
+            raise UsageError(msg)
+        return registry.create(user, scene).info()
+
+    def owned(session_id: str, user: str) -> Any:
+        record = registry.get(session_id, user)
+        if record is None:
+            raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
+        return record
+
+    @v1.post("/sessions/{session_id}/turns", response_model=TurnResult, summary="Say something in a session")
+    def turn(session_id: str, body: TurnRequest, user: Annotated[str, Depends(_required_user)]) -> TurnResult:
+        record = owned(session_id, user)
+        scene = body.scene or (record.scene if not record.turns else None)
+        result = rec.turn(body.statement, user_id=user, scene=scene, session_id=session_id, k=body.k)
+        record.turns.append(TurnLog(statement=result.statement, scene=result.scene,
+                                    item_ids=[i.item_id for i in result.items], refinements=result.refinements,
+                                    reply=result.reply))  # fmt: skip
+        record.exclusions, record.last_scene = list(result.summary.exclusions), result.scene
+        return result
+
+    @v1.get("/sessions/{session_id}", response_model=SessionInfo, summary="A session's turns")
+    def get_session(session_id: str, user: Annotated[str, Depends(_required_user)]) -> SessionInfo:
+        info: SessionInfo = owned(session_id, user).info()
+        return info
+
+    @v1.delete("/sessions/{session_id}", status_code=204, summary="End a session")
+    def delete_session(session_id: str, user: Annotated[str, Depends(_required_user)]) -> None:
+        if not registry.drop(session_id, user):
+            raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
+        rec.sessions.drop(session_id)
+
+    @v1.delete("/users/{user_id}", response_model=ForgetResult, summary="Forget a user: profile and sessions")
+    def forget(user_id: str, user: Annotated[str, Depends(_required_user)]) -> ForgetResult:
+        if user_id != user:
+            raise HTTPException(403, "a user can only be forgotten at their own request (X-User-Id)")
+        ids = registry.drop_user(user_id)
+        for sid in ids:
+            rec.sessions.drop(sid)
+        events = rec.forget(user_id)
+        return ForgetResult(user_id=user_id, profile_events_deleted=events, sessions_deleted=len(ids))
+
+    app.include_router(v1)
+
+    @app.get("/healthz", response_model=Health, summary="Liveness")
+    def healthz() -> Health:
+        return Health(status="ok", scenes=list(rec.scenes), llm=rec.llm.name if rec.llm else "none",
+                      sessions=len(registry))  # fmt: skip
+
+    _handlers(app, cfg)
+    return app
+
+
+def _handlers(app: FastAPI, cfg: ApiSettings) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > cfg.max_body_bytes):
+            return _error(413, "too_large", f"request bodies are limited to {cfg.max_body_bytes:,} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
+        return _error(422, "validation", "the request does not match the API's schema", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        return _error(exc.status_code, kinds.get(exc.status_code, "http"), str(exc.detail), headers=headers)
+
+    @app.exception_handler(ScenebridgeError)
+    async def usage(request: Request, exc: ScenebridgeError) -> JSONResponse:
+        status = 503 if isinstance(exc, StoreError) else 400
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        return _error(status, type(exc).__name__, lines[0], lines[1:])
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("internal error %s on %s %s", ref, request.method, request.url.path)
+        return _error(500, "internal", f"internal error (reference {ref}); the server log has the details")

@@ -1,0 +1,98 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ErrorBody",
+    "ErrorDetail",
+    "ForgetResult",
+    "Health",
+    "RecommendRequest",
+    "SessionCreate",
+    "SessionInfo",
+    "TurnLog",
+    "TurnRequest",
+]
+
+# Generous on purpose: the turn's own check gives the clear message for statements over 4,000 characters.
+MAX_STATEMENT = 1_000_000
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendRequest(_Body):
+    """A one-off recommendation (no session is kept); the user, if any, comes from the ``X-User-Id`` header."""
+
+    statement: str = Field(max_length=MAX_STATEMENT, description="What the person did and wants now (EN/ZH).")
+    scene: str | None = Field(None, max_length=200, description="Scene to recommend in; default: the statement's.")
+    k: int | None = Field(None, ge=1, le=50, description="Items to return.")
+
+
+class SessionCreate(_Body):
+    """A new chat session for the user in ``X-User-Id``."""
+
+    scene: str | None = Field(None, max_length=200, description="The starting scene.")
+
+
+class TurnRequest(_Body):
+    """One turn of a session: a statement or a follow-up ("not office paper", "cheaper", ...)."""
+
+    statement: str = Field(max_length=MAX_STATEMENT)
+    scene: str | None = Field(None, max_length=200)
+    k: int | None = Field(None, ge=1, le=50)
+
+
+class TurnLog(BaseModel):
+    """What one turn of a session said and answered."""
+
+    statement: str
+    scene: str
+    item_ids: list[str]
+    refinements: list[str]
+    reply: str
+
+
+class SessionInfo(BaseModel):
+    """A session as its owner sees it."""
+
+    session_id: str
+    user_id: str
+    created: float
+    scene: str | None
+    exclusions: list[str] = Field(default_factory=list)
+    turns: list[TurnLog] = Field(default_factory=list)
+
+
+class ForgetResult(BaseModel):
+    """What forgetting a user deleted."""
+
+    user_id: str
+    profile_events_deleted: int
+    sessions_deleted: int
+
+
+class Health(BaseModel):
+    """Liveness and what the server serves."""
+
+    status: str
+    scenes: list[str]
+    llm: str
+    sessions: int
+
+
+class ErrorDetail(BaseModel):
+    """Why a request failed."""
+
+    type: str
+    message: str
+    details: list[str] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {"type", "message", "details"}}``."""
+
+    error: ErrorDetail
