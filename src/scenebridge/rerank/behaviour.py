@@ -97,15 +97,19 @@ class Behaviour:
 
     def support_count(self, H: sp.csr_matrix) -> np.ndarray:
         """How many history items were ever bought together with each target item."""
-        B = self.support.copy()
-        B.data[:] = 1.0
-        return np.asarray((H @ B).todense(), dtype=np.float32)
+        if getattr(self, "_support_bin", None) is None:
+            B = self.support.copy()
+            B.data[:] = 1.0
+            self._support_bin = B
+        return np.asarray((H @ self._support_bin).todense(), dtype=np.float32)
 
     def users(self, H: sp.csr_matrix) -> np.ndarray:
         """User-based scores: target items of the most similar users (cosine of histories), similarity-weighted."""
         lens = np.sqrt(np.asarray(H.sum(axis=1)).ravel())
         Hn = sp.diags(1.0 / np.maximum(lens, 1e-9)).astype(np.float32) @ H
-        S = np.asarray((Hn @ self.neighbours.T).todense(), dtype=np.float32)
+        if getattr(self, "_neighbours_t", None) is None:
+            self._neighbours_t = self.neighbours.T.tocsr()
+        S = np.asarray((Hn @ self._neighbours_t).todense(), dtype=np.float32)
         k = self.n_neighbours
         if 0 < k < S.shape[1]:
             kth = -np.partition(-S, k - 1, axis=1)[:, k - 1 : k]

@@ -32,9 +32,11 @@ FEATURES = (
     "rank_knn",
     "rank_users",
     "rank_pop",
-    "rank_content",
 )
 _SIGNALS = ("knn", "users", "pop", "content")
+# Rank features need a signal over every target item; content is left out because scoring all items' vectors costs
+# a full pass over the catalogue's vectors (milliseconds), too much for reranking one user's candidates.
+_RANKED = ("knn", "users", "pop")
 
 
 @dataclass
@@ -81,6 +83,7 @@ def build_batch(
     item_vecs: np.ndarray,
     depth: int = 100,
     candidates: list[np.ndarray] | None = None,
+    tgt_vecs: np.ndarray | None = None,
 ) -> Batch:
     """Candidates (union of each signal's top ``depth``) and their features for a batch of users.
 
@@ -91,9 +94,11 @@ def build_batch(
         depth: how many top items of each signal join the candidates.
         candidates: per user, the exact target indices to score (e.g. items the item store retrieved) instead of
             the union of the signals' top items.
+        tgt_vecs: ``item_vecs`` rows of the target items, when the caller keeps them (saves a copy per call).
     """
     n_items = behaviour.n_items
-    tgt_vecs = item_vecs[behaviour.tgt_cols]
+    if tgt_vecs is None:
+        tgt_vecs = item_vecs[behaviour.tgt_cols]
     H = history_matrix([q.history for q in queries], n_items)
     hist_len = np.asarray(H.sum(axis=1)).ravel()
     knn = behaviour.knn(H)
@@ -109,8 +114,10 @@ def build_batch(
     )
     has_interest = np.array([q.interest is not None for q in queries])
     query = _unit(mean_vec + interest)
-    content = query @ tgt_vecs.T
-    signals = {"knn": knn, "users": users, "pop": pop, "content": content}
+    signals = {"knn": knn, "users": users, "pop": pop}
+    if candidates is None:  # content candidates only when choosing candidates, see _RANKED
+        signals["content"] = np.ascontiguousarray(tgt_vecs) @ query.T
+        signals["content"] = np.ascontiguousarray(signals["content"].T)
     tops = {name: _top(s, depth) for name, s in signals.items()}
     cand_lists = []
     for i in range(len(queries)):
@@ -131,11 +138,11 @@ def build_batch(
         mask[i, : len(c)] = True
     safe = np.maximum(cands, 0)
     rank_feats = {}
-    for name in _SIGNALS:
+    for name in _RANKED:
         rank = np.full((len(queries), knn.shape[1]), np.inf, dtype=np.float32)
         np.put_along_axis(rank, tops[name], np.arange(tops[name].shape[1], dtype=np.float32)[None, :], axis=1)
         rank_feats[name] = 1.0 / np.log2(2.0 + np.take_along_axis(rank, safe, axis=1))
-    take = {name: np.take_along_axis(s, safe, axis=1) for name, s in signals.items()}
+    take = {name: np.take_along_axis(signals[name], safe, axis=1) for name in _RANKED}
     sup = np.take_along_axis(support, safe, axis=1)
     cvec = tgt_vecs[safe]
     content_max = np.zeros(cands.shape, dtype=np.float32)
@@ -165,7 +172,6 @@ def build_batch(
         "rank_knn": rank_feats["knn"],
         "rank_users": rank_feats["users"],
         "rank_pop": rank_feats["pop"],
-        "rank_content": rank_feats["content"],
     }
     feats = np.stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES], axis=-1)
     feats[~mask] = 0.0

@@ -37,6 +37,8 @@ class FusionReranker:
         self.ckpt = ckpt
         self.torch = ckpt.torch
         self._tpos = {ckpt.item_ids[c]: j for j, c in enumerate(ckpt.behaviour.tgt_cols)}
+        self._tgt_vecs = np.ascontiguousarray(ckpt.vectors[ckpt.behaviour.tgt_cols])
+        self._depth = int(ckpt.config["depth"])
 
     @property
     def embedder_id(self) -> str:
@@ -48,9 +50,10 @@ class FusionReranker:
 
     def _user(self, query: RerankQuery) -> UserQuery:
         idx = self.ckpt.item_index
-        tgt = set(self._tpos)
         # History in the target scene itself is excluded from features, as in training (cold start).
-        hist = np.array([idx[i] for i in dict.fromkeys(query.history) if i in idx and i not in tgt], dtype=np.int64)
+        hist = np.array(
+            [idx[i] for i in dict.fromkeys(query.history) if i in idx and i not in self._tpos], dtype=np.int64
+        )
         vec = None if query.interest_vector is None else np.asarray(query.interest_vector, dtype=np.float32)
         return UserQuery(history=hist, interest=vec)
 
@@ -63,23 +66,32 @@ class FusionReranker:
         from scenebridge.rerank.model import id_inputs
 
         torch = self.torch
-        with torch.no_grad():
-            out = self.ckpt.model(
-                torch.from_numpy(batch.feats),
-                torch.from_numpy(batch.query),
-                torch.from_numpy(items),
-                torch.from_numpy(np.arange(items.shape[0])[None, :]),
-                torch.zeros(1, dtype=torch.long),
-                id_inputs(batch.histories, targets[None, :]),
-            )
+        threads = torch.get_num_threads()
+        # One user's few hundred candidates: thread hand-offs cost more than they save (measured: 2 threads were
+        # several times slower than 1 on a busy 2-core machine).
+        torch.set_num_threads(1)
+        try:
+            with torch.no_grad():
+                out = self.ckpt.model(
+                    torch.from_numpy(batch.feats),
+                    torch.from_numpy(batch.query),
+                    torch.from_numpy(items),
+                    torch.from_numpy(np.arange(items.shape[0])[None, :]),
+                    torch.zeros(1, dtype=torch.long),
+                    id_inputs(batch.histories, targets[None, :]),
+                )
+        finally:
+            torch.set_num_threads(threads)
         return np.asarray(out.numpy()[0])
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
         """Behaviour and content candidates in the target scene, ordered by the model."""
         self._check_scene(query)
-        batch = build_batch([self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
+        batch = build_batch(
+            [self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs
+        )
         cols = batch.cands[0][batch.mask[0]]
-        vecs = self.ckpt.vectors[self.ckpt.behaviour.tgt_cols[cols]]
+        vecs = self._tgt_vecs[cols]
         scores = self._scores(_slice(batch, batch.mask[0]), vecs, cols)
         ids = [self.ckpt.item_ids[self.ckpt.behaviour.tgt_cols[j]] for j in cols[np.argsort(-scores, kind="stable")]]
         return [i for i in ids if i not in query.exclude][:k]
@@ -101,18 +113,23 @@ class FusionReranker:
             return []
         user = self._user(query)
         known = np.array([self._tpos.get(c.item_id, -1) for c in cands], dtype=np.int64)
-        batch = build_batch([user], self.ckpt.behaviour, self.ckpt.vectors, candidates=[np.maximum(known, 0)])
+        batch = build_batch(
+            [user],
+            self.ckpt.behaviour,
+            self.ckpt.vectors,
+            self._depth,
+            candidates=[np.maximum(known, 0)],
+            tgt_vecs=self._tgt_vecs,
+        )
         feats = batch.feats[0]
-        tgt_vecs = self.ckpt.vectors[self.ckpt.behaviour.tgt_cols]
-        items = np.empty((len(cands), tgt_vecs.shape[1]), dtype=np.float32)
-        for n, (c, j) in enumerate(zip(cands, known, strict=True)):
-            vec = tgt_vecs[j] if j >= 0 else c.vector
+        items = self._tgt_vecs[np.maximum(known, 0)]  # catalogue vectors are unit length already
+        for n in np.flatnonzero(known < 0):
+            vec = cands[n].vector
             if vec is None:
-                msg = f"item {c.item_id!r} is not in the reranker's catalogue and came without a content vector"
+                msg = f"item {cands[n].item_id!r} is not in the reranker's catalogue and came without a content vector"
                 raise UsageError(msg)
             items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
-            if j < 0:
-                feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
+            feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
         base = self._scores(batch, items, known)
         order = np.argsort(-base, kind="stable")[: k or len(cands)]
         if not evidence:

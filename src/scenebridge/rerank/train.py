@@ -39,7 +39,7 @@ class TrainConfig(BaseModel):
     depth: int = Field(150, ge=10, description="Top items per signal that become candidates.")
     folds: int = Field(4, ge=2, description="Simulated cold-start folds over training users.")
     epochs: int = Field(12, ge=1)
-    patience: int = Field(3, ge=1, description="Epochs without a better valid NDCG@10 before stopping.")
+    patience: int = Field(2, ge=1, description="Epochs without a better valid NDCG@10 before stopping.")
     learning_rates: tuple[float, ...] = (1e-3,)
     batch_users: int = Field(64, ge=1)
     cross_dim: int = Field(32, ge=1)
