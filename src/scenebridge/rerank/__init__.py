@@ -1,5 +1,24 @@
 """The fusion reranker: features, the PyTorch model, training, checkpoints, and the reranking contract."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery, Scored
 
-__all__ = ["Candidate", "Evidence", "RerankQuery", "Reranker", "Scored"]
+if TYPE_CHECKING:
+    from scenebridge.rerank.fusion import FusionReranker
+
+__all__ = ["Candidate", "Evidence", "RerankQuery", "Reranker", "Scored", "load_reranker"]
+
+
+def load_reranker(path: str | Path, embedder: str | None = None) -> FusionReranker:
+    """Loads a checkpoint folder from ``scenebridge train`` (torch and the model load only when this is called).
+
+    Raises:
+        UsageError: for a missing or incomplete folder, another feature spec, or a different ``embedder``.
+    """
+    from scenebridge.rerank.fusion import load_reranker as _load
+
+    return _load(path, embedder)
