@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -56,15 +56,21 @@ def serve_cmd(
     profiles: ProfilesOpt = None,
     explain: ExplainOpt = None,
     k: KOpt = None,
+    redact: Annotated[
+        str | None,
+        typer.Option(help="Redact before the LLM: hosted (default), all, off [env SCENEBRIDGE_PRIVACY_REDACT]."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn): /v1/recommend, /v1/sessions, /docs."""
     import uvicorn
 
     from scenebridge.agent.factory import open_recommender
     from scenebridge.http import ApiSettings, create_app
+    from scenebridge.privacy import with_redaction
 
-    settings = ApiSettings(**({"token": token} if token else {}))
+    settings = ApiSettings(token=token) if token else ApiSettings()
     rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, k, mirror=True)
+    rec.llm = with_redaction(rec.llm, _redact_mode(redact))
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
         print("warning: listening beyond this machine without a token (set --token or SCENEBRIDGE_API_TOKEN)")
     uvicorn.run(create_app(rec, settings), host=host, port=port, log_level="info")
@@ -102,6 +108,15 @@ def forget_cmd(
         body = resp.json()
         print(f"server: ended {body.get('sessions_deleted', 0)} sessions, deleted "
               f"{body.get('profile_events_deleted', 0)} events")  # fmt: skip
+
+
+def _redact_mode(value: str | None) -> Literal["off", "hosted", "all"] | None:
+    if value is None:
+        return None
+    if value not in ("off", "hosted", "all"):
+        msg = f"--redact must be off, hosted or all, not {value!r}"
+        raise UsageError(msg)
+    return value  # type: ignore[return-value]
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ is not in the inputs; a rejected LLM explanation is replaced by the template.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -87,12 +88,24 @@ class Explanation(BaseModel):
 
 
 def _norm(word: str) -> str:
+    """A crude stem, so that "printing", "printer" and "prints" compare equal."""
     w = word.lower().strip("'-")
-    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+    w = w.removesuffix("'s")
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    for suffix, keep in (("ings", 4), ("ing", 4), ("ers", 4), ("er", 4), ("ed", 4), ("es", 4), ("s", 3)):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep and not w.endswith("ss"):
+            return w[: -len(suffix)]
+    return w
 
 
 def _words(text: str) -> set[str]:
     return {_norm(t) for t in _TOKEN.findall(text)}
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [_norm(t) for t in _TOKEN.findall(text)]
+    return {(a, b) for a, b in itertools.pairwise(words) if a not in _CONNECTIVES and b not in _CONNECTIVES}
 
 
 def template_explanation(inp: ExplainInput, language: str = "en") -> str:
@@ -137,24 +150,27 @@ class GroundingChecker:
         allowed_raw = inp.allowed_text().lower()
         allowed = _words(allowed_raw)
         own_ids = {inp.item_id.lower(), *((ev.item_id or "").lower() for ev in inp.evidence)}
-        foreign_words: set[str] = set()
+        # Two content words in a row from another item's title or category name that item (a product type, a
+        # brand with its model); single generic words ("perfect", "creative") are wording, not facts.
+        foreign: set[tuple[str, str]] = set()
         for oid, title, category in self.others:
             if oid != item_id:
-                foreign_words |= _words(f"{title} {category}")
-        foreign_words -= allowed | _CONNECTIVES
+                foreign |= _bigrams(title) | _bigrams(category)
         out: list[str] = []
         tokens = _TOKEN.findall(text)
+        norms = [_norm(t) for t in tokens]
         for pos, tok in enumerate(tokens):
             low = tok.lower()
-            norm = _norm(tok)
-            if low in self.ids and low not in own_ids:
+            norm = norms[pos]
+            # An id quoted from the item's own fields (a title may contain one) is that item's own fact.
+            if low in self.ids and low not in own_ids and low not in allowed:
                 out.append(f"names another item ({tok})")
             elif _DIGIT.search(tok) and low not in allowed_raw:
                 out.append(f"a number or id not in the inputs ({tok})")
-            elif norm in foreign_words:
-                out.append(f"a fact from another item ({tok})")
             elif tok[0].isupper() and pos > 0 and norm not in allowed and norm not in _CONNECTIVES:
                 out.append(f"a name not in the inputs ({tok})")
+            elif pos > 0 and (norms[pos - 1], norm) in foreign and not {norms[pos - 1], norm} <= allowed:
+                out.append(f"a fact from another item ({tokens[pos - 1]} {tok})")
         return list(dict.fromkeys(out))
 
 

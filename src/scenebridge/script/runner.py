@@ -94,8 +94,9 @@ class ScriptRunner:
                 self._llms[spec] = None
             else:
                 from scenebridge.agent.factory import open_llm
+                from scenebridge.privacy import with_redaction
 
-                self._llms[spec] = open_llm(spec) if "://" in spec else get_llm(spec)
+                self._llms[spec] = with_redaction(open_llm(spec) if "://" in spec else get_llm(spec))
         return self._llms[spec]
 
     def run(self, script: Script) -> ScriptReport:
