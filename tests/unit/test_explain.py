@@ -34,8 +34,9 @@ def test_templates_pass_the_checker(language):
     [
         ("Great with o5 for your desk.", "names another item (o5)"),
         ("A 24 pack of gel pens.", "a number or id not in the inputs (24)"),
-        ("Pairs well with copy paper.", "a fact from another item (copy)"),
-        ("Works like a brother toner.", "a fact from another item (toner)"),
+        ("Pairs well with copy paper.", "a fact from another item (copy paper)"),
+        ("Works like a Brother toner cartridge.", "a name not in the inputs (Brother)"),
+        ("Works like a brother toner cartridge.", "a fact from another item (toner cartridge)"),
         ("Made by Uniball, it matches your gel pens.", "a name not in the inputs (Uniball)"),
     ],
 )
@@ -48,6 +49,8 @@ def test_checker_rejects_what_is_not_in_the_inputs(text, problem):
     [
         "These Pilot G2 gel pens match your interest in gel pens.",
         "A 12 pack of black gel pens, similar to the copic ink refill you had in art.",
+        "Perfect for creative writing: gel pens, as you wanted.",
+        "Great for printing? No, for writing: these pens match your interest.",
     ],
 )
 def test_checker_accepts_grounded_wording(text):

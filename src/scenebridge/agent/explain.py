@@ -85,6 +85,7 @@ class Explanation(BaseModel):
     text: str
     source: Literal["template", "llm"] = "template"
     rejected: list[str] = Field(default_factory=list, description="Why LLM wording was rejected, if it was.")
+    rejected_text: str | None = Field(None, description="The rejected LLM wording (for audits).")
 
 
 def _norm(word: str) -> str:
@@ -157,8 +158,12 @@ class GroundingChecker:
             if oid != item_id:
                 foreign |= _bigrams(title) | _bigrams(category)
         out: list[str] = []
-        tokens = _TOKEN.findall(text)
+        found = list(_TOKEN.finditer(text))
+        tokens = [m.group() for m in found]
         norms = [_norm(t) for t in tokens]
+        # A capital at the start of a sentence says nothing; elsewhere it marks a name.
+        starts = [n == 0 or bool(re.search(r"[.!?:;]", text[found[n - 1].end() : m.start()]))
+                  for n, m in enumerate(found)]  # fmt: skip
         for pos, tok in enumerate(tokens):
             low = tok.lower()
             norm = norms[pos]
@@ -167,7 +172,7 @@ class GroundingChecker:
                 out.append(f"names another item ({tok})")
             elif _DIGIT.search(tok) and low not in allowed_raw:
                 out.append(f"a number or id not in the inputs ({tok})")
-            elif tok[0].isupper() and pos > 0 and norm not in allowed and norm not in _CONNECTIVES:
+            elif tok[0].isupper() and not starts[pos] and norm not in allowed and norm not in _CONNECTIVES:
                 out.append(f"a name not in the inputs ({tok})")
             elif pos > 0 and (norms[pos - 1], norm) in foreign and not {norms[pos - 1], norm} <= allowed:
                 out.append(f"a fact from another item ({tokens[pos - 1]} {tok})")
@@ -253,7 +258,7 @@ def explain_items(
             continue
         problems = checker.problems(inp.item_id, text)
         if problems:
-            out.append(Explanation(item_id=inp.item_id, text=template, rejected=problems))
+            out.append(Explanation(item_id=inp.item_id, text=template, rejected=problems, rejected_text=text))
         else:
             out.append(Explanation(item_id=inp.item_id, text=text, source="llm"))
     return out

@@ -146,7 +146,9 @@ def bench_turn(
                 turns.append({"text": row["text"], "scene": res.scene, "label_scene": row["scene"],
                               "parse_source": res.parse_source, "exclusions": res.summary.exclusions,
                               "items": [i.item_id for i in res.items], "leaked": leaked, "timings_ms": ms,
-                              "rejected": [e.rejected for e in res.explanations if e.rejected]})  # fmt: skip
+                              "rejected": [{"problems": e.rejected, "wording": e.rejected_text}
+                                           for e in res.explanations if e.rejected],
+                              "accepted": [e.text for e in res.explanations if e.source == "llm"]})  # fmt: skip
                 log(f"{spec} {n}/{len(rows)}: {res.scene} {len(res.items)} items, total {ms['total']:.0f} ms")
         count = len(turns)
         results.append(TurnBench(
