@@ -103,6 +103,23 @@ def test_explanations_from_a_lying_llm_are_replaced_and_still_grounded(tmp_path,
     assert report.ok, report.format()
 
 
+def test_a_crash_in_a_turn_is_a_failure_not_the_end(tmp_path, catalogue, monkeypatch):
+    from scenebridge.agent.turn import Recommender
+
+    real = Recommender.turn
+
+    def flaky(self, statement, **kwargs):
+        if statement == "boom":
+            raise RuntimeError("a bug")
+        return real(self, statement, **kwargs)
+
+    monkeypatch.setattr(Recommender, "turn", flaky)
+    turns = [{"say": "boom", "expect": {"error": "a bug"}}, {"say": "stapler", "scene": "office"}]
+    report = run_script(write(tmp_path, catalogue, turns))
+    assert [(f.turn, f.check) for f in report.failures] == [(1, "crash")]
+    assert "RuntimeError: a bug" in report.failures[0].got
+
+
 def test_profiles_seed_the_cross_scene_history(tmp_path, catalogue):
     turns = [{"say": "something for the office", "scene": "office", "expect": {"min_items": 5}}]
     report = run_script(write(tmp_path, catalogue, turns, user="u7", profiles={"u7": ["a1", "a2"]}))
@@ -167,3 +184,20 @@ def test_cli_exit_codes(tmp_path, catalogue, monkeypatch, capsys):
     assert code == 2
     assert out == ""
     assert err.strip().splitlines() == [f"error: {broken}: turns: Field required"]
+
+
+@pytest.mark.parametrize("args", [["script", "run"], ["serve"], ["forget"]])
+def test_help_of_the_ops_commands_imports_nothing_heavy(args):
+    import subprocess
+
+    code = (
+        "import sys; sys.argv=['scenebridge', *sys.argv[1:], '--help'];"
+        "from scenebridge.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "heavy = [m for m in ('torch', 'chromadb', 'llama_cpp', 'fastapi', 'uvicorn', 'pandas', 'httpx')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage" in proc.stdout

@@ -45,6 +45,7 @@ class Outcome:
     result: TurnResult | None = None
     error: str | None = None
     llm_calls: int = 0
+    crashed: bool = False
 
     @classmethod
     def of_turn(cls, result: TurnResult, llm_calls: int = 0) -> Outcome:
@@ -97,6 +98,8 @@ def check_outcome(
     def fail(check: str, expected: str, got: str) -> None:
         fails.append(Failure(turn=n, said=said, check=check, expected=expected, got=got))
 
+    if out.crashed:
+        return [Failure(turn=n, said=said, check="crash", expected="an answer or a clear error", got=str(out.error))]
     if expect.error is not None:
         if out.error is None:
             fail("error", f"an error containing {expect.error!r}", f"an answer ({_show(out.items or [])})")

@@ -143,6 +143,8 @@ class ScriptRunner:
             return _tool_outcome(rec, turn)
         except ScenebridgeError as exc:
             return Outcome(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except Exception as exc:  # a bug in the turn: a failure of this turn, not the end of the run
+            return Outcome(error=f"{type(exc).__name__}: {str(exc)[:200]}", crashed=True)
 
     def close(self) -> None:
         """Removes the temporary stores."""
