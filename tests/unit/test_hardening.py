@@ -284,6 +284,48 @@ def test_store_missing_empty_down_or_broken(tmp_path):
     TALLY["clear errors"] += 5
 
 
+@contextlib.contextmanager
+def _read_only(folder):
+    """The folder made read-only: permissions for a normal user, a read-only bind mount for root."""
+    import os
+    import stat
+    import subprocess
+
+    if os.geteuid() != 0:
+        paths = [folder, *folder.rglob("*")]
+        for p in paths:
+            p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        try:
+            yield folder
+        finally:
+            for p in paths:
+                p.chmod(p.stat().st_mode | stat.S_IWUSR)
+        return
+    mnt = folder.parent / f"{folder.name}-ro"
+    mnt.mkdir()
+    ok = subprocess.run(["mount", "--bind", str(folder), str(mnt)], capture_output=True, check=False).returncode == 0
+    if ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], capture_output=True,
+                             check=False).returncode != 0:  # fmt: skip
+        subprocess.run(["umount", str(mnt)], check=False)
+        ok = False
+    if not ok:
+        pytest.skip("running as root without mount privileges: a read-only folder cannot be made")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_read_only_store_folder(tmp_path):
+    from tests.unit.turn_fixtures import build_store
+
+    build_store(tmp_path / "store")
+    with _read_only(tmp_path / "store") as folder, pytest.raises(StoreError, match="check that it is writable"):
+        ItemStore(HashingEmbedder(256), path=folder)
+    assert ItemStore(HashingEmbedder(256), path=tmp_path / "store").count() == len(ITEMS)  # nothing lost
+    tally("clear errors")
+
+
 def test_store_built_with_another_embedder(store):
     with pytest.raises(ScenebridgeError, match="embedder"):
         ItemStore(HashingEmbedder(128), path=store.where).search(HashingEmbedder(128).embed(["pens"])[0], k=3)
