@@ -70,7 +70,8 @@ def test_session_refinements(store):
     third = rec.turn("more like the second one", user_id="u1", session_id=sid, k=5)
     anchor = second.items[1]
     assert third.refinements[0].startswith("more like item 2")
-    assert third.items[0].item_id == anchor.item_id
+    assert anchor.item_id not in {i.item_id for i in third.items}
+    assert anchor.title in {ev.interest for i in third.items for ev in i.evidence}
     fourth = rec.turn("cheaper", user_id="u1", session_id=sid, k=5)
     assert "constraint added: cheaper" in fourth.refinements
     assert any("no prices" in n for n in fourth.notes)

@@ -310,6 +310,8 @@ class Recommender:
         if sess.user_id and self.profiles is not None:
             history = self.profiles.history(sess.user_id, exclude_scene=target)
             exclude = self.profiles.disliked(sess.user_id)
+        if sess.anchor is not None:
+            exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
         query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude)
         excl = ExclusionFilter.build(summary.exclusions)
         with timer.stage("retrieve"):
