@@ -17,15 +17,22 @@ __all__ = ["running"]
 
 
 @contextmanager
-def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> Iterator[str]:
+def running(
+    app: FastAPI, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0, keep_alive: float = 75.0
+) -> Iterator[str]:
     """Serves ``app`` with uvicorn in a thread; yields its base URL (``http://host:port``), stops on exit.
+
+    ``keep_alive`` is longer than uvicorn's 5 s: a pooled client connection that sat idle while requests queued
+    on a busy CPU was otherwise closed by the server just as the client reused it (a ReadError in the load test).
 
     Raises:
         UsageError: when the server does not start within ``timeout`` seconds.
     """
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", timeout_keep_alive=int(keep_alive)
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name="scenebridge-http")
     thread.start()
