@@ -112,7 +112,8 @@ def with_redaction(llm: LLM | None, mode: RedactMode | None = None) -> LLM | Non
     """``llm`` behind a :class:`RedactingLLM` when ``mode`` (default: the settings) asks for it."""
     if llm is None:
         return None
+    bare = llm.inner if isinstance(llm, RedactingLLM) else llm  # idempotent, and "off" unwraps
     chosen = mode or PrivacySettings().redact
-    if chosen == "all" or (chosen == "hosted" and is_hosted(llm)):
-        return RedactingLLM(llm)
-    return llm
+    if chosen == "all" or (chosen == "hosted" and is_hosted(bare)):
+        return llm if isinstance(llm, RedactingLLM) else RedactingLLM(bare)
+    return bare

@@ -451,6 +451,12 @@ def test_redaction_before_a_hosted_llm():
     local = ScriptedLLM()
     assert with_redaction(local, "hosted") is local
     assert with_redaction(hosted, "off") is hosted
+    once = with_redaction(hosted, "all")
+    assert with_redaction(once, "all") is once  # idempotent
+    assert with_redaction(once, "off") is hosted  # and "off" unwraps
+    from scenebridge.agent.factory import open_llm
+
+    assert isinstance(open_llm("http://127.0.0.1:9/v1"), RedactingLLM)  # every face gets it by default
     fake = ScriptedLLM([summary_json(["gel pens"], "office")])
     wrapped = RedactingLLM(fake)
     wrapped.complete([{"role": "system", "content": "sys a@b.co"}, {"role": "user", "content": text}])

@@ -49,7 +49,9 @@ def open_llm(spec: str | None = None) -> LLM | None:
     if cfg.spec == "none":
         return None
     options = {"model": cfg.model, "api_key": cfg.api_key, "timeout": cfg.timeout} if "://" in cfg.spec else {}
-    return get_llm(cfg.spec, **options)
+    from scenebridge.privacy import with_redaction  # [privacy] redact: hosted LLMs get no emails, phones, ids
+
+    return with_redaction(get_llm(cfg.spec, **options))
 
 
 def load_trained_reranker(folder: Path) -> Reranker:
