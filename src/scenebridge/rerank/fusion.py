@@ -39,6 +39,9 @@ class FusionReranker:
         self._tpos = {ckpt.item_ids[c]: j for j, c in enumerate(ckpt.behaviour.tgt_cols)}
         self._tgt_vecs = np.ascontiguousarray(ckpt.vectors[ckpt.behaviour.tgt_cols])
         self._depth = int(ckpt.config["depth"])
+        from threadpoolctl import ThreadpoolController
+
+        self._blas = ThreadpoolController()
 
     @property
     def embedder_id(self) -> str:
@@ -87,6 +90,11 @@ class FusionReranker:
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
         """Behaviour and content candidates in the target scene, ordered by the model."""
         self._check_scene(query)
+        # Small matrix products for one user: BLAS threads only add hand-off cost (as for torch, see _scores).
+        with self._blas.limit(limits=1, user_api="blas"):
+            return self._candidates(query, k)
+
+    def _candidates(self, query: RerankQuery, k: int) -> list[str]:
         batch = build_batch(
             [self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs
         )
@@ -108,6 +116,12 @@ class FusionReranker:
             evidence: compute the evidence (occlusion: one extra forward pass per feature family).
         """
         self._check_scene(query)
+        with self._blas.limit(limits=1, user_api="blas"):
+            return self._rerank(query, candidates, k, evidence)
+
+    def _rerank(
+        self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None, evidence: bool
+    ) -> list[Scored]:
         cands = [c for c in dict((c.item_id, c) for c in candidates).values() if c.item_id not in query.exclude]
         if not cands:
             return []
