@@ -55,25 +55,13 @@ def open_llm(spec: str | None = None) -> LLM | None:
 
 
 def load_trained_reranker(folder: Path) -> Reranker:
-    """A trained reranker from ``scenebridge train --out DIR``, through ``scenebridge.rerank.load_reranker``."""
+    """A trained reranker from ``scenebridge train --out DIR`` (torch loads only here)."""
     if not folder.is_dir():
         msg = f"no reranker folder at {folder}; train one with `scenebridge train DATA --source S --target T --out DIR`"
         raise UsageError(msg)
-    import importlib
+    from scenebridge.rerank import load_reranker
 
-    loader = None
-    for module in ("scenebridge.rerank", "scenebridge.rerank.fusion"):
-        try:
-            loader = getattr(importlib.import_module(module), "load_reranker", None)
-        except ImportError:
-            continue
-        if loader is not None:
-            break
-    if loader is None:
-        msg = "this scenebridge has no trained reranker loader (scenebridge.rerank.load_reranker); omit --reranker"
-        raise UsageError(msg)
-    model: Reranker = loader(folder)
-    return model
+    return load_reranker(folder)
 
 
 def open_recommender(
