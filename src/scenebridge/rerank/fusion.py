@@ -191,7 +191,7 @@ class FusionReranker:
                         weight=w,
                         item_id=ck.item_ids[h],
                         scene=ck.scenes[h],
-                        text=f"bought by {people} people who also bought '{ck.titles[h]}' in {ck.scenes[h]}",
+                        text=f"chosen by {people} people who also chose '{ck.titles[h]}' in {ck.scenes[h]}",
                     )
                 )
             elif family == "collaborative" and feats[_F["users_log"]] > 0:
@@ -201,7 +201,7 @@ class FusionReranker:
             elif family == "popularity" and j >= 0:
                 out.append(
                     Evidence(
-                        kind="popularity", weight=w, text=f"bought by {int(ck.behaviour.pop[j])} people in {self.scene}"
+                        kind="popularity", weight=w, text=f"chosen by {int(ck.behaviour.pop[j])} people in {self.scene}"
                     )
                 )
             elif family == "history-content" and len(user.history):
