@@ -193,10 +193,11 @@ class _Problem:
                 hist, pos, names = [], [], []
                 for r in chunk:
                     cols = self.X[r].indices
-                    hist.append(np.array([self.ctx.item_index[i] for i in self.split.history(inv_users[r])]))
+                    source = self.source_history(inv_users[r])
+                    # No source-scene history: the user's own items in the other scenes stand in for it.
+                    hist.append(source if len(source) else cols[~self.is_tgt[cols]].astype(np.int64))
                     pos.append(self.tpos[cols[self.is_tgt[cols]]])
                     names.append(self.split.history(inv_users[r]))
-                hist = [h if len(h) else np.array(cols[~self.is_tgt[cols]], dtype=np.int64) for h in hist]
                 ex.add(build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth), pos)
                 stmt = self.statements(names)
                 ex.add(build_batch([UserQuery(interest=v) for v in stmt], behaviour, self.vecs, self.cfg.depth), pos)
