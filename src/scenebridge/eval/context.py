@@ -101,6 +101,10 @@ class Context:
         """Rows of ``X`` for these users (-1 for a user with no visible interaction)."""
         return np.array([self.user_index.get(u, -1) for u in users], dtype=np.int64)
 
+    def history_cols(self, user: str) -> np.ndarray:
+        """Catalogue columns of the user's visible source-scene history, oldest first."""
+        return np.array([self.item_index[i] for i in self.split.history(user)], dtype=np.int64)
+
     def source_matrix(self, users: Sequence[str]) -> sp.csr_matrix:
         """Users x source items, binary (an empty row for an unknown user)."""
         rows = self.rows(users)

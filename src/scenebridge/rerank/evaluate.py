@@ -12,7 +12,7 @@ from scenebridge.errors import UsageError
 from scenebridge.eval.context import Context
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.features import UserQuery, build_batch
-from scenebridge.rerank.statement import derive_statement
+from scenebridge.rerank.statement import statement_vectors
 
 __all__ = ["FusionMethod"]
 
@@ -50,40 +50,24 @@ class FusionMethod:
         self.tie = (self.behaviour.pop / max(float(self.behaviour.pop.max()), 1.0)).astype(np.float32)
         self.titles = dict(zip(split.items["item_id"], split.items["title"].astype(str), strict=True))
         self.model = self.ckpt.model
-        self.tgt_vecs = self.ckpt.vectors[ctx.tgt_cols]
-
-    def _queries(self, users: Sequence[str]) -> list[UserQuery]:
-        split = self.ctx.split
-        if self.mode == "history":
-            return [
-                UserQuery(history=np.array([self.ctx.item_index[i] for i in split.history(u)], dtype=np.int64))
-                for u in users
-            ]
-        from scenebridge.store.embed import cached_embedder
-
-        texts = [derive_statement(split.history(u), self.titles) or "anything" for u in users]
-        vecs = cached_embedder(self.ckpt.embedder).embed(texts).astype(np.float32)
-        return [UserQuery(interest=v) for v in vecs]
-
-    def score(self, users: Sequence[str]) -> np.ndarray:
         import torch
 
-        from scenebridge.rerank.model import id_inputs
+        self.tgt_vecs = torch.from_numpy(self.ckpt.vectors[ctx.tgt_cols])
+
+    def _queries(self, users: Sequence[str]) -> list[UserQuery]:
+        if self.mode == "history":
+            return [UserQuery(history=self.ctx.history_cols(u)) for u in users]
+        histories = [self.ctx.split.history(u) for u in users]
+        return [UserQuery(interest=v) for v in statement_vectors(histories, self.titles, self.ckpt.embedder)]
+
+    def score(self, users: Sequence[str]) -> np.ndarray:
+        from scenebridge.rerank.model import score_lists
 
         out = np.tile(_OUTSIDE + self.tie, (len(users), 1))
         for start in range(0, len(users), 256):
             chunk = list(users[start : start + 256])
             batch = build_batch(self._queries(chunk), self.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
-            uniq, inv = np.unique(np.maximum(batch.cands, 0), return_inverse=True)
-            with torch.no_grad():
-                s = self.model(
-                    torch.from_numpy(batch.feats),
-                    torch.from_numpy(batch.query),
-                    torch.from_numpy(self.tgt_vecs[uniq]),
-                    torch.from_numpy(inv.reshape(batch.cands.shape)),
-                    torch.zeros(len(chunk), dtype=torch.long),
-                    id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
-                ).numpy()
+            s = score_lists(self.model, batch, self.tgt_vecs)
             rows = np.repeat(np.arange(len(chunk)), batch.cands.shape[1])
             keep = batch.mask.ravel()
             out[start + rows[keep], batch.cands.ravel()[keep]] = s.ravel()[keep]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FusionNet", "id_inputs"]
+if TYPE_CHECKING:
+    from scenebridge.rerank.features import Batch
+
+__all__ = ["FusionNet", "id_inputs", "score_lists"]
 
 
 def id_inputs(histories: Sequence[np.ndarray], targets: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -111,3 +115,25 @@ class FusionNet(nn.Module):
             extra = extra + id_cross.sum(-1) + self.item_bias(tgt).squeeze(-1)
         out = self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
         return out + extra
+
+
+def score_lists(model: FusionNet, batch: Batch, targets: torch.Tensor) -> np.ndarray:
+    """Scores of every user's candidate list (users x C; padding scored too, mask it), in eval mode.
+
+    Args:
+        model: the network.
+        batch: candidates and features from :func:`~scenebridge.rerank.features.build_batch`.
+        targets: content vectors of the target scene's items, indexed by ``batch.cands``.
+    """
+    model.eval()
+    with torch.no_grad():
+        uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
+        out = model(
+            torch.from_numpy(batch.feats),
+            torch.from_numpy(batch.query),
+            targets[uniq],
+            inv,
+            torch.zeros(len(inv), dtype=torch.long),
+            id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
+        )
+    return np.asarray(out.numpy())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "derive_statement"]
+import numpy as np
+
+__all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "derive_statement", "statement_vectors"]
 
 STATEMENT_ITEMS = 3
 STATEMENT_WORDS = 5
@@ -22,3 +24,11 @@ def derive_statement(history: Sequence[str], titles: Mapping[str, str]) -> str:
         if words:
             parts.append(" ".join(words))
     return ", ".join(reversed(parts))
+
+
+def statement_vectors(histories: Sequence[Sequence[str]], titles: Mapping[str, str], embedder: str) -> np.ndarray:
+    """Embedded derived statements, one row per history ("anything" for an empty one), through the disk cache."""
+    from scenebridge.store.embed import cached_embedder
+
+    texts = [derive_statement(h, titles) or "anything" for h in histories]
+    return cached_embedder(embedder).embed(texts).astype(np.float32)

@@ -22,7 +22,7 @@ from scenebridge.data.split import CrossSceneSplit, cold_start_split
 from scenebridge.eval.context import Context, Progress, SilentProgress
 from scenebridge.rerank.behaviour import Behaviour, history_matrix
 from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
-from scenebridge.rerank.statement import derive_statement
+from scenebridge.rerank.statement import statement_vectors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,18 +138,11 @@ class _Problem:
         self.titles = dict(zip(split.items["item_id"], split.items["title"].astype(str), strict=True))
 
     def statements(self, histories: list[list[str]]) -> np.ndarray:
-        from scenebridge.store.embed import cached_embedder
-
-        texts = [derive_statement(h, self.titles) or "anything" for h in histories]
-        vecs = cached_embedder(self.cfg.embedder).embed(texts).astype(np.float32)
-        return vecs
-
-    def source_history(self, user: str) -> np.ndarray:
-        return np.array([self.ctx.item_index[i] for i in self.split.history(user)], dtype=np.int64)
+        return statement_vectors(histories, self.titles, self.cfg.embedder)
 
     def valid(self, behaviour: Behaviour) -> tuple[Batch, Batch, list[np.ndarray]]:
         users = self.split.valid_users
-        hist = [self.source_history(u) for u in users]
+        hist = [self.ctx.history_cols(u) for u in users]
         stmt = self.statements([self.split.history(u) for u in users])
         pos = [self.tpos[[self.ctx.item_index[t] for t in self.split.valid_truth[u]]] for u in users]
         hb = build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth)
@@ -159,7 +152,7 @@ class _Problem:
     def choose_behaviour(self) -> Behaviour:
         """Co-occurrence shrinkage and neighbour count, each chosen by its own valid NDCG@10."""
         users = self.split.valid_users
-        H = history_matrix([self.source_history(u) for u in users], self.X.shape[1])
+        H = history_matrix([self.ctx.history_cols(u) for u in users], self.X.shape[1])
         pos = [self.tpos[[self.ctx.item_index[t] for t in self.split.valid_truth[u]]] for u in users]
         all_c = np.tile(np.arange(len(self.tgt)), (len(users), 1))
         mask = np.ones(all_c.shape, dtype=bool)
@@ -193,7 +186,7 @@ class _Problem:
                 hist, pos, names = [], [], []
                 for r in chunk:
                     cols = self.X[r].indices
-                    source = self.source_history(inv_users[r])
+                    source = self.ctx.history_cols(inv_users[r])
                     # No source-scene history: the user's own items in the other scenes stand in for it.
                     hist.append(source if len(source) else cols[~self.is_tgt[cols]].astype(np.int64))
                     pos.append(self.tpos[cols[self.is_tgt[cols]]])
@@ -222,6 +215,7 @@ def train(
 
     from scenebridge.errors import UsageError
     from scenebridge.rerank.checkpoint import save_checkpoint
+    from scenebridge.rerank.model import score_lists
 
     cfg = config or TrainConfig()
     progress = progress or SilentProgress()
@@ -264,8 +258,8 @@ def train(
         stale = 0
         for epoch in range(cfg.epochs):
             loss = _epoch(model, opt, ex, T, cfg.batch_users, rng, progress, f"fusion: lr {lr:g} epoch {epoch + 1}")
-            val_h = _ndcg10(_score(model, vh, T), vh.cands, vh.mask, vpos)
-            val_s = _ndcg10(_score(model, vs, T), vs.cands, vs.mask, vpos)
+            val_h = _ndcg10(score_lists(model, vh, T), vh.cands, vh.mask, vpos)
+            val_s = _ndcg10(score_lists(model, vs, T), vs.cands, vs.mask, vpos)
             report.history.append(
                 {"lr": lr, "epoch": epoch + 1, "loss": loss, "valid_ndcg": val_h, "valid_ndcg_statement": val_s}
             )
@@ -352,22 +346,3 @@ def _epoch(
         n += len(idx)
         advance(len(idx))
     return total / max(n, 1)
-
-
-def _score(model: torch.nn.Module, batch: Batch, T: torch.Tensor) -> np.ndarray:
-    import torch
-
-    from scenebridge.rerank.model import id_inputs
-
-    model.eval()
-    with torch.no_grad():
-        uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
-        out = model(
-            torch.from_numpy(batch.feats),
-            torch.from_numpy(batch.query),
-            T[uniq],
-            inv,
-            torch.zeros(len(inv), dtype=torch.long),
-            id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
-        )
-    return np.asarray(out.numpy())
