@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from chromadb.api.shared_system_client import SharedSystemClient
 
 from scenebridge.data.format import load_dataset
 from scenebridge.store import CachedEmbedder, EmbeddingCache, HashingEmbedder, ItemStore
@@ -91,6 +92,10 @@ def test_killed_index_run_resumes_to_the_exact_count(tmp_path):
     proc.wait()
     partial = probe.count()
     assert 0 < partial < 38396
+    # Chroma's embedded store is not multi-process safe: stop this process's client before the resume run writes
+    # (a CI run once failed in the resume with "Failed to apply logs to the hnsw segment writer" while it was open).
+    del probe
+    SharedSystemClient.clear_system_cache()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "38,396 items in the store" in done.stdout
