@@ -316,21 +316,27 @@ def parse_cmd(
         typer.Option("--llm", help="Model name, .gguf path, http(s) URL, or none [env SCENEBRIDGE_LLM_SPEC]."),
     ] = None,
     scenes: Annotated[str | None, typer.Option(help="Comma-separated scene names of the catalogue.")] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(help="Embedder of the scene classifier (used with --scenes), or none for the LLM's scene alone."),
+    ] = "use-multilingual",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary alone, as JSON.")] = False,
 ) -> None:
     """Parse a statement into a typed interest summary."""
     import json
 
-    from scenebridge.agent import get_llm, parse_interests
-    from scenebridge.settings import LLMSettings
+    from scenebridge.agent import parse_interests
+    from scenebridge.agent.factory import open_llm
+    from scenebridge.agent.parse import SceneClassifier
 
-    cfg = LLMSettings(spec=llm) if llm else LLMSettings()
-    backend = None
-    if cfg.spec != "none":
-        options = {"model": cfg.model, "api_key": cfg.api_key, "timeout": cfg.timeout} if "://" in cfg.spec else {}
-        backend = get_llm(cfg.spec, **options)
+    backend = open_llm(llm)
     names = [s.strip() for s in (scenes or "").split(",") if s.strip()]
-    result = parse_interests(text, backend, scenes=names)
+    classifier = None
+    if names and embedder != "none":
+        from scenebridge.store.embed import get_embedder
+
+        classifier = SceneClassifier(get_embedder(embedder))
+    result = parse_interests(text, backend, scenes=names, classifier=classifier)
     print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
     if as_json:
         return

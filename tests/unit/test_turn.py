@@ -191,3 +191,31 @@ def test_any_reranker_following_the_protocol(store):
     assert res.items[0].explanation == "stapler heavy duty: popular in office."
     with pytest.raises(UsageError, match="expects 'use-multilingual' vectors"):
         Recommender(store, reranker=_Popular("use-multilingual"))
+
+
+class _TwoWordEmbedder:
+    """Scene-aware fake vectors: one axis for office words, one for art words, zero for the rest."""
+
+    model_id = "fake-two-word"
+    dim = 2
+
+    def embed(self, texts):
+        import numpy as np
+
+        office = ("office", "paper", "stationery", "办公", "文具")
+        arty = ("art", "paint", "craft", "画", "美术")
+        return np.array(
+            [[float(any(w in t.lower() for w in arty)), float(any(w in t.lower() for w in office))] for t in texts]
+        )
+
+
+def test_turn_scene_comes_from_the_classifier_when_the_statement_names_none(store):
+    from scenebridge.agent.parse import SceneClassifier
+
+    statement = "I need something to keep my tax papers in order"
+    llm = ScriptedLLM([summary_json(["tax papers"], "art")])  # small models often answer the wrong shop
+    res = Recommender(store, llm=llm, classifier=SceneClassifier(_TwoWordEmbedder())).turn(statement)
+    assert res.scene == "office"
+    assert Recommender(store).classifier is None  # hashing vectors carry no meaning: no classifier by default
+    llm = ScriptedLLM([summary_json(["tax papers"], "art")])
+    assert Recommender(store, llm=llm).turn(statement).scene == "art"

@@ -114,10 +114,8 @@ class FeedbackRecorded(BaseModel):
 
 
 def _parse(rec: Recommender, a: ParseInterestsArgs) -> ParsedInterests:
-    from scenebridge.agent.parse import parse_interests
-
     with rec._llm_lock:
-        result = parse_interests(a.statement, rec.llm, scenes=rec.scenes, scene_hints=rec.scene_hints)
+        result = rec.parse(a.statement)
     return ParsedInterests(summary=result.summary, source=result.source)
 
 
