@@ -219,3 +219,27 @@ def test_turn_scene_comes_from_the_classifier_when_the_statement_names_none(stor
     assert Recommender(store).classifier is None  # hashing vectors carry no meaning: no classifier by default
     llm = ScriptedLLM([summary_json(["tax papers"], "art")])
     assert Recommender(store, llm=llm).turn(statement).scene == "art"
+
+
+def test_a_scene_the_trained_reranker_does_not_cover_is_ranked_by_content(store):
+    from typing import ClassVar
+
+    from scenebridge.rerank.content import ContentReranker
+
+    class OfficeOnly(ContentReranker):
+        scene = "office"
+        calls: ClassVar[list[str]] = []
+
+        def rerank(self, query, candidates, k=None, evidence=True):
+            self.calls.append(query.scene)
+            return super().rerank(query, candidates, k)
+
+    trained = OfficeOnly(store)
+    rec = Recommender(store, reranker=trained)
+    art = rec.turn("watercolor paint", scene="art")
+    assert art.items
+    assert all(i.scene == "art" for i in art.items)
+    assert any("covers office" in n for n in art.notes)
+    office = rec.turn("printer paper", scene="office")
+    assert trained.calls == ["office"]
+    assert not any("covers" in n for n in office.notes)

@@ -138,10 +138,9 @@ class Recommender:
 
         self._embedder = QueryEmbedder.for_store(store.embedder)
         self.query_embedder = self._embedder
+        self._content: Reranker | None = None
         if reranker is None:
-            from scenebridge.rerank.content import ContentReranker
-
-            reranker = ContentReranker(store, embedder=self._embedder)
+            reranker = self._content_reranker(store)
         if not _same_embedder(reranker.embedder_id, store.embedder.model_id):
             msg = (
                 f"the reranker expects {reranker.embedder_id!r} vectors but the store was built with "
@@ -169,6 +168,25 @@ class Recommender:
         if mirror:
             store.mirror()
         self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
+
+    def _content_reranker(self, store: ItemStore) -> Reranker:
+        if self._content is None:
+            from scenebridge.rerank.content import ContentReranker
+
+            self._content = ContentReranker(store, embedder=self._embedder)
+        return self._content
+
+    def reranker_for(self, scene: str) -> tuple[Reranker, str | None]:
+        """The reranker for a scene, and a note when it is not the configured one.
+
+        A trained reranker serves the one scene it was trained for (its ``scene`` attribute); other scenes of the
+        store are ranked by the untrained content reranker rather than refused.
+        """
+        trained_for = getattr(self.reranker, "scene", None)
+        if not isinstance(trained_for, str) or trained_for == scene:
+            return self.reranker, None
+        note = f"the trained reranker covers {trained_for}; {scene} items are ranked by content similarity alone"
+        return self._content_reranker(self.store), note
 
     # -- stages --------------------------------------------------------------------------------------------------
 
@@ -255,10 +273,10 @@ class Recommender:
         return [*(self.scene_hints or {}).get(scene, ()), *default_scene_hints().get(scene, ())]
 
     def _retrieve(
-        self, vec: np.ndarray, query: RerankQuery, excl: ExclusionFilter
+        self, vec: np.ndarray, query: RerankQuery, excl: ExclusionFilter, reranker: Reranker
     ) -> tuple[list[Candidate], dict[str, Hit], dict[str, str]]:
         hits, vecs = self.store.search_with_vectors(vec, scenes=[query.scene], k=self.retrieve_k, exclude=query.exclude)
-        extra = [i for i in self.reranker.candidates(query, self.behaviour_k) if i not in {h.item_id for h in hits}]
+        extra = [i for i in reranker.candidates(query, self.behaviour_k) if i not in {h.item_id for h in hits}]
         if extra:
             more, more_vecs = self.store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
             hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs
@@ -329,10 +347,13 @@ class Recommender:
             exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
         query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude)
         excl = ExclusionFilter.build(summary.exclusions)
+        reranker, note = self.reranker_for(target)
+        if note:
+            notes.append(note)
         with timer.stage("retrieve"):
-            cands, facts, filtered = self._retrieve(vec, query, excl)
+            cands, facts, filtered = self._retrieve(vec, query, excl, reranker)
         with timer.stage("rerank"):
-            scored = [s for s in self.reranker.rerank(query, cands, k=k + 5) if s.item_id in facts][:k]
+            scored = [s for s in reranker.rerank(query, cands, k=k + 5) if s.item_id in facts][:k]
         with timer.stage("explain"):
             explanations = self._explain(scored, facts, interests, summary.language, cands)
         notes += _notes(excl, summary, filtered)
@@ -410,7 +431,7 @@ class Recommender:
         query = RerankQuery(scene=scene, history=history, interest_vector=vec, interests=names, exclude=exclude)
         cands = [Candidate(h.item_id, h.scene, v, h.title, None) for h, v in zip(hits, vecs, strict=True)]
         facts = {h.item_id: h for h in hits}
-        scored = [s for s in self.reranker.rerank(query, cands, k=k) if s.item_id in facts]
+        scored = [s for s in self.reranker_for(scene)[0].rerank(query, cands, k=k) if s.item_id in facts]
         return scored, facts, query
 
     def explain_scored(

@@ -13,7 +13,7 @@ import numpy as np
 
 from scenebridge.rerank.behaviour import Behaviour, history_matrix
 
-__all__ = ["FEATURES", "Batch", "UserQuery", "build_batch"]
+__all__ = ["FEATURES", "Batch", "Signals", "UserQuery", "build_batch", "user_signals"]
 
 FEATURES = (
     "knn_log",
@@ -77,24 +77,43 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
-def build_batch(
+@dataclass
+class Signals:
+    """What a batch of users' features need that does not depend on the candidates (reusable across calls).
+
+    Attributes:
+        signals: name -> users x targets scores (``content`` only when computed for choosing candidates).
+        tops: name -> users x depth best target indices of each signal.
+        support: users x targets co-occurrence support counts.
+        hist_len: users, history length.
+        mean_vec: users x D unit mean history vectors.
+        interest: users x D unit interest vectors (zeros without one).
+        has_interest: users.
+        query: users x D user content vectors.
+    """
+
+    signals: dict[str, np.ndarray]
+    tops: dict[str, np.ndarray]
+    support: np.ndarray
+    hist_len: np.ndarray
+    mean_vec: np.ndarray
+    interest: np.ndarray
+    has_interest: np.ndarray
+    query: np.ndarray
+
+
+def user_signals(
     queries: list[UserQuery],
     behaviour: Behaviour,
     item_vecs: np.ndarray,
     depth: int = 100,
-    candidates: list[np.ndarray] | None = None,
     tgt_vecs: np.ndarray | None = None,
-) -> Batch:
-    """Candidates (union of each signal's top ``depth``) and their features for a batch of users.
+    content: bool = True,
+) -> Signals:
+    """The per-user half of :func:`build_batch`: every signal over all target items and each one's top ``depth``.
 
     Args:
-        queries: the users.
-        behaviour: fitted behaviour statistics of the target scene.
-        item_vecs: catalogue x D unit content vectors (rows of the target scene are scored).
-        depth: how many top items of each signal join the candidates.
-        candidates: per user, the exact target indices to score (e.g. items the item store retrieved) instead of
-            the union of the signals' top items.
-        tgt_vecs: ``item_vecs`` rows of the target items, when the caller keeps them (saves a copy per call).
+        content: also score every target item's content vector (needed only to choose candidates).
     """
     n_items = behaviour.n_items
     if tgt_vecs is None:
@@ -115,10 +134,38 @@ def build_batch(
     has_interest = np.array([q.interest is not None for q in queries])
     query = _unit(mean_vec + interest)
     signals = {"knn": knn, "users": users, "pop": pop}
-    if candidates is None:  # content candidates only when choosing candidates, see _RANKED
-        signals["content"] = np.ascontiguousarray(tgt_vecs) @ query.T
-        signals["content"] = np.ascontiguousarray(signals["content"].T)
-    tops = {name: _top(s, depth) for name, s in signals.items()}
+    if content:
+        signals["content"] = np.ascontiguousarray(np.ascontiguousarray(tgt_vecs) @ query.T).T
+    tops = {name: _top(sig, depth) for name, sig in signals.items()}
+    return Signals(signals, tops, support, hist_len, mean_vec, interest, has_interest, query)
+
+
+def build_batch(
+    queries: list[UserQuery],
+    behaviour: Behaviour,
+    item_vecs: np.ndarray,
+    depth: int = 100,
+    candidates: list[np.ndarray] | None = None,
+    tgt_vecs: np.ndarray | None = None,
+    signals: Signals | None = None,
+) -> Batch:
+    """Candidates (union of each signal's top ``depth``) and their features for a batch of users.
+
+    Args:
+        queries: the users.
+        behaviour: fitted behaviour statistics of the target scene.
+        item_vecs: catalogue x D unit content vectors (rows of the target scene are scored).
+        depth: how many top items of each signal join the candidates.
+        candidates: per user, the exact target indices to score (e.g. items the item store retrieved) instead of
+            the union of the signals' top items.
+        tgt_vecs: ``item_vecs`` rows of the target items, when the caller keeps them (saves a copy per call).
+        signals: :func:`user_signals` of these queries, when the caller kept them from an earlier call.
+    """
+    if tgt_vecs is None:
+        tgt_vecs = item_vecs[behaviour.tgt_cols]
+    if signals is None:  # content candidates only when choosing candidates, see _RANKED
+        signals = user_signals(queries, behaviour, item_vecs, depth, tgt_vecs, content=candidates is None)
+    sig, tops, hist_len, has_interest = signals.signals, signals.tops, signals.hist_len, signals.has_interest
     cand_lists = []
     for i in range(len(queries)):
         if candidates is not None:
@@ -138,19 +185,20 @@ def build_batch(
         mask[i, : len(c)] = True
     safe = np.maximum(cands, 0)
     rank_feats = {}
+    n_targets = sig["knn"].shape[1]
     for name in _RANKED:
-        rank = np.full((len(queries), knn.shape[1]), np.inf, dtype=np.float32)
+        rank = np.full((len(queries), n_targets), np.inf, dtype=np.float32)
         np.put_along_axis(rank, tops[name], np.arange(tops[name].shape[1], dtype=np.float32)[None, :], axis=1)
         rank_feats[name] = 1.0 / np.log2(2.0 + np.take_along_axis(rank, safe, axis=1))
-    take = {name: np.take_along_axis(signals[name], safe, axis=1) for name in _RANKED}
-    sup = np.take_along_axis(support, safe, axis=1)
+    take = {name: np.take_along_axis(sig[name], safe, axis=1) for name in _RANKED}
+    sup = np.take_along_axis(signals.support, safe, axis=1)
     cvec = tgt_vecs[safe]
     content_max = np.zeros(cands.shape, dtype=np.float32)
     for i, q in enumerate(queries):
         if len(q.history):
             content_max[i] = (item_vecs[q.history] @ cvec[i].T).max(axis=0)
-    interest_cos = np.einsum("ud,ucd->uc", interest, cvec)
-    content_mean = np.einsum("ud,ucd->uc", mean_vec, cvec)
+    interest_cos = np.einsum("ud,ucd->uc", signals.interest, cvec)
+    content_mean = np.einsum("ud,ucd->uc", signals.mean_vec, cvec)
 
     def rel(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(x.max(axis=1, keepdims=True), 1e-9)
@@ -176,4 +224,4 @@ def build_batch(
     feats = np.stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES], axis=-1)
     feats[~mask] = 0.0
     histories = [np.asarray(q.history, dtype=np.int64) for q in queries]
-    return Batch(cands=cands, feats=feats, query=query.astype(np.float32), mask=mask, histories=histories)
+    return Batch(cands=cands, feats=feats, query=signals.query.astype(np.float32), mask=mask, histories=histories)

@@ -6,6 +6,8 @@ switched off in turn and the score drop is its share — so a reason is given on
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import numpy as np
 from scenebridge.errors import UsageError
 from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored
 from scenebridge.rerank.checkpoint import Checkpoint, load_checkpoint
-from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
+from scenebridge.rerank.features import FEATURES, Batch, Signals, UserQuery, build_batch, user_signals
 
 __all__ = ["FusionReranker", "load_reranker"]
 
@@ -42,6 +44,10 @@ class FusionReranker:
         from threadpoolctl import ThreadpoolController
 
         self._blas = ThreadpoolController()
+        # A turn asks for candidates and then reranks them for the same user: the per-user pass over every target
+        # item (behaviour products, content scores, top lists) is kept for the next few calls.
+        self._signals: OrderedDict[bytes, Signals] = OrderedDict()
+        self._signals_lock = threading.Lock()
 
     @property
     def embedder_id(self) -> str:
@@ -60,12 +66,29 @@ class FusionReranker:
         vec = None if query.interest_vector is None else np.asarray(query.interest_vector, dtype=np.float32)
         return UserQuery(history=hist, interest=vec)
 
+    def _user_signals(self, user: UserQuery) -> Signals:
+        interest = b"" if user.interest is None else user.interest.tobytes()
+        key = user.history.tobytes() + b"|" + interest
+        with self._signals_lock:
+            if key in self._signals:
+                self._signals.move_to_end(key)
+                return self._signals[key]
+        sig = user_signals(
+            [user], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs, content=True
+        )
+        with self._signals_lock:
+            self._signals[key] = sig
+            while len(self._signals) > 16:
+                self._signals.popitem(last=False)
+        return sig
+
     def _check_scene(self, query: RerankQuery) -> None:
         if query.scene != self.scene:
             msg = f"this reranker was trained for scene {self.scene!r}, not {query.scene!r}; train one for that scene"
             raise UsageError(msg)
 
     def _scores(self, batch: Batch, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Scores of the batch's rows (users x C), which all share ``items`` and ``targets``."""
         from scenebridge.rerank.model import id_inputs
 
         torch = self.torch
@@ -75,17 +98,18 @@ class FusionReranker:
         torch.set_num_threads(1)
         try:
             with torch.no_grad():
+                rows = batch.feats.shape[0]
                 out = self.ckpt.model(
                     torch.from_numpy(batch.feats),
                     torch.from_numpy(batch.query),
                     torch.from_numpy(items),
-                    torch.from_numpy(np.arange(items.shape[0])[None, :]),
-                    torch.zeros(1, dtype=torch.long),
-                    id_inputs(batch.histories, targets[None, :]),
+                    torch.from_numpy(np.tile(np.arange(items.shape[0]), (rows, 1))),
+                    torch.zeros(rows, dtype=torch.long),
+                    id_inputs(batch.histories, np.tile(targets, (rows, 1))),
                 )
         finally:
             torch.set_num_threads(threads)
-        return np.asarray(out.numpy()[0])
+        return np.asarray(out.numpy())
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
         """Behaviour and content candidates in the target scene, ordered by the model."""
@@ -95,12 +119,18 @@ class FusionReranker:
             return self._candidates(query, k)
 
     def _candidates(self, query: RerankQuery, k: int) -> list[str]:
+        user = self._user(query)
         batch = build_batch(
-            [self._user(query)], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs
+            [user],
+            self.ckpt.behaviour,
+            self.ckpt.vectors,
+            self._depth,
+            tgt_vecs=self._tgt_vecs,
+            signals=self._user_signals(user),
         )
         cols = batch.cands[0][batch.mask[0]]
         vecs = self._tgt_vecs[cols]
-        scores = self._scores(_slice(batch, batch.mask[0]), vecs, cols)
+        scores = self._scores(_slice(batch, batch.mask[0]), vecs, cols)[0]
         ids = [self.ckpt.item_ids[self.ckpt.behaviour.tgt_cols[j]] for j in cols[np.argsort(-scores, kind="stable")]]
         return [i for i in ids if i not in query.exclude][:k]
 
@@ -134,6 +164,7 @@ class FusionReranker:
             self._depth,
             candidates=[np.maximum(known, 0)],
             tgt_vecs=self._tgt_vecs,
+            signals=self._user_signals(user),
         )
         feats = batch.feats[0]
         items = self._tgt_vecs[np.maximum(known, 0)]  # catalogue vectors are unit length already
@@ -144,11 +175,13 @@ class FusionReranker:
                 raise UsageError(msg)
             items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
             feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
-        base = self._scores(batch, items, known)
+        if evidence:
+            base, shares = self._occlusion(batch, items, known)
+        else:
+            base = self._scores(batch, items, known)[0]
         order = np.argsort(-base, kind="stable")[: k or len(cands)]
         if not evidence:
             return [Scored(item_id=cands[n].item_id, score=float(base[n])) for n in order]
-        shares = self._occlusion(batch, items, known, base)
         return [
             Scored(
                 item_id=cands[n].item_id,
@@ -159,16 +192,29 @@ class FusionReranker:
         ]
 
     def _occlusion(
-        self, batch: Batch, items: np.ndarray, known: np.ndarray, base: np.ndarray
-    ) -> dict[int, dict[str, float]]:
-        drops = {}
-        for family, names in _FAMILIES.items():
-            off = Batch(batch.cands, batch.feats.copy(), batch.query, batch.mask, batch.histories)
-            for name in names:
-                off.feats[..., _F[name]] = 0.0
-            drops[family] = np.maximum(base - self._scores(off, items, known), 0.0)
+        self, batch: Batch, items: np.ndarray, known: np.ndarray
+    ) -> tuple[np.ndarray, dict[int, dict[str, float]]]:
+        """The scores and each candidate's family shares, from one forward pass over the scored list and one
+        copy of it per family with that family's features switched off."""
+        feats = np.repeat(batch.feats, 1 + len(_FAMILIES), axis=0)
+        for row, names in enumerate(_FAMILIES.values(), start=1):
+            feats[row][..., [_F[name] for name in names]] = 0.0
+        rows = feats.shape[0]
+        scored = self._scores(
+            Batch(
+                np.repeat(batch.cands, rows, axis=0),
+                feats,
+                np.repeat(batch.query, rows, axis=0),
+                np.repeat(batch.mask, rows, axis=0),
+                batch.histories * rows,
+            ),
+            items,
+            known,
+        )
+        base = scored[0]
+        drops = {family: np.maximum(base - scored[row], 0.0) for row, family in enumerate(_FAMILIES, start=1)}
         total = np.maximum(sum(drops.values()), 1e-9)
-        return {n: {f: float(d[n] / total[n]) for f, d in drops.items()} for n in range(len(base))}
+        return base, {n: {f: float(d[n] / total[n]) for f, d in drops.items()} for n in range(len(base))}
 
     def _evidence(
         self, query: RerankQuery, user: UserQuery, n: int, j: int, feats: np.ndarray, shares: dict[str, float]
