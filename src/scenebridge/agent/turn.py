@@ -276,7 +276,8 @@ class Recommender:
         self, vec: np.ndarray, query: RerankQuery, excl: ExclusionFilter, reranker: Reranker
     ) -> tuple[list[Candidate], dict[str, Hit], dict[str, str]]:
         hits, vecs = self.store.search_with_vectors(vec, scenes=[query.scene], k=self.retrieve_k, exclude=query.exclude)
-        extra = [i for i in reranker.candidates(query, self.behaviour_k) if i not in {h.item_id for h in hits}]
+        seen = {h.item_id for h in hits}
+        extra = [i for i in reranker.candidates(query, self.behaviour_k) if i not in seen]
         if extra:
             more, more_vecs = self.store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
             hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs

@@ -120,9 +120,11 @@ def user_signals(
         tgt_vecs = item_vecs[behaviour.tgt_cols]
     H = history_matrix([q.history for q in queries], n_items)
     hist_len = np.asarray(H.sum(axis=1)).ravel()
-    knn = behaviour.knn(H)
-    support = behaviour.support_count(H)
-    users = behaviour.users(H)
+    if H.nnz:
+        knn, support, users = behaviour.knn(H), behaviour.support_count(H), behaviour.users(H)
+    else:  # statement-only users: the sparse products would be all zeros (1 ms of a turn's ~20)
+        knn = np.zeros((len(queries), len(behaviour.tgt_cols)), dtype=np.float32)
+        support, users = knn.copy(), knn.copy()
     pop = np.broadcast_to(behaviour.pop, knn.shape)
     mean_vec = _unit(np.asarray(H @ item_vecs, dtype=np.float32))
     interest = np.stack(
