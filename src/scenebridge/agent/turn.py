@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from scenebridge.agent.exclusions import ExclusionFilter
+from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
 from scenebridge.agent.explain import ExplainInput, Explanation, explain_items
 from scenebridge.agent.fallback import lexical_parse
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
@@ -161,10 +161,12 @@ class Recommender:
         self.scene_hints = scene_hints
         self.sessions = SessionStore()
         self.scenes = store.scenes
+        semantic = not self._embedder.model_id.startswith("hashing-")
         if classifier == "auto":
-            semantic = not self._embedder.model_id.startswith("hashing-")
             classifier = SceneClassifier(self._embedder) if semantic else None
         self.classifier: SceneClassifier | None = classifier
+        # Exclusions the glossary lacks are read as the catalogue's nearest category word (not with hashing vectors).
+        self.exclusion_reader = SemanticGlossary(store.embedder, store.categories) if semantic else None
         if mirror:
             store.mirror()
         self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
@@ -347,7 +349,8 @@ class Recommender:
         if sess.anchor is not None:
             exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
         query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude)
-        excl = ExclusionFilter.build(summary.exclusions)
+        reader = self.exclusion_reader.resolver(target) if self.exclusion_reader is not None else None
+        excl = ExclusionFilter.build(summary.exclusions, reader)
         reranker, note = self.reranker_for(target)
         if note:
             notes.append(note)
@@ -488,6 +491,8 @@ def _notes(excl: ExclusionFilter, summary: InterestSummary, filtered: Mapping[st
     notes = []
     if filtered:
         notes.append(f"{len(filtered)} candidate(s) left out by your exclusions")
+    for phrase, word in excl.resolved.items():
+        notes.append(f"the exclusion {phrase!r} was read as {word!r}, the nearest word in the catalogue's categories")
     for phrase in excl.unmatched:
         notes.append(f"no catalogue words are known for the exclusion {phrase!r}; it could not be applied")
     c = summary.constraints

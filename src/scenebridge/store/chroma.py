@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -427,6 +428,20 @@ class ItemStore:
             self._mirror[scene] = _Mirror({h.item_id: n for n, h in enumerate(hits)}, hits, vecs)
             done.append(scene)
         return done
+
+    def categories(self, scene: str) -> Counter[str]:
+        """How many items of a scene carry each category (from the mirror when the scene is mirrored)."""
+        if scene in self._mirror:
+            return Counter(h.category for h in self._mirror[scene].hits if h.category)
+        col = self._collection(scene)
+        out: Counter[str] = Counter()
+        page, offset = 5000, 0
+        while True:
+            got = col.get(include=["metadatas"], limit=page, offset=offset)
+            out.update(c for c in (_facts(m)[1] for m in got["metadatas"] or []) if c)
+            if len(got["ids"]) < page:
+                return out
+            offset += page
 
     def vectors(self, scene: str) -> tuple[list[str], np.ndarray]:
         """All item ids and vectors of one scene (for brute-force checks and the reranker)."""
