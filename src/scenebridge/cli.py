@@ -137,7 +137,10 @@ def train_cmd(
     seed: Annotated[int, typer.Option(help="Random seed (split, folds, initialisation, batches).")] = 0,
     embedder: Annotated[str, typer.Option(help="Embedder for item and interest vectors.")] = "use-multilingual",
 ) -> None:
-    """Train the fusion reranker on the cold-start protocol; early stopping and settings chosen on valid users."""
+    """Train the fusion reranker on the cold-start protocol; early stopping and settings chosen on valid users.
+
+    Interrupted (Ctrl-C, a kill)? Run the same command again: it continues after the last finished epoch.
+    """
     from scenebridge.data.format import load_dataset
     from scenebridge.progress import RichProgress
     from scenebridge.rerank.train import TrainConfig, train
@@ -148,6 +151,11 @@ def train_cmd(
     print(
         f"wrote {out}: valid NDCG@10 {report.valid_ndcg:.4f} (statement mode {report.valid_ndcg_statement:.4f}), "
         f"epoch {report.best_epoch}, {report.train_users:,} training lists, {report.seconds / 60:.1f} min"
+        + (
+            f" (resumed: {report.resumed_epochs} epoch(s) done before the interruption)"
+            if report.resumed_epochs
+            else ""
+        )
     )
 
 

@@ -165,3 +165,26 @@ def test_sessions_per_user_are_bounded(rec):
     assert "open sessions" in resp.json()["error"]["message"]
     assert client.post("/v1/sessions", headers=as_user("other")).status_code == 201
     assert client.post("/v1/sessions", headers={"X-User-Id": " "}).status_code == 400
+
+
+def test_feedback_over_http_changes_later_answers_and_is_per_user(client, rec):
+    ask = {"statement": "heavy duty stapler for the office", "scene": "office", "k": 10}
+    assert "o9" in [
+        i["item_id"] for i in client.post("/v1/recommend", json=ask, headers=as_user("dana")).json()["items"]
+    ]
+    resp = client.post("/v1/users/dana/feedback", json={"item_id": "o9", "kind": "dislike"}, headers=as_user("dana"))
+    assert resp.status_code == 201
+    assert resp.json() == {"user_id": "dana", "item_id": "o9", "scene": "office", "kind": "dislike", "history_size": 0}
+    after = client.post("/v1/recommend", json=ask, headers=as_user("dana")).json()["items"]
+    assert "o9" not in [i["item_id"] for i in after]
+    other = client.post("/v1/recommend", json=ask, headers=as_user("erin")).json()["items"]
+    assert "o9" in [i["item_id"] for i in other]  # another user's profile is untouched
+    liked = client.post("/v1/users/dana/feedback", json={"item_id": "a1", "kind": "purchase"}, headers=as_user("dana"))
+    assert liked.json()["history_size"] == 1
+    denied = client.post("/v1/users/erin/feedback", json={"item_id": "o9", "kind": "like"}, headers=as_user("dana"))
+    assert denied.status_code == 403
+    unknown = client.post("/v1/users/dana/feedback", json={"item_id": "nope"}, headers=as_user("dana"))
+    assert unknown.status_code == 400
+    assert "not in the catalogue" in unknown.json()["error"]["message"]
+    bad = client.post("/v1/users/dana/feedback", json={"item_id": "o9", "kind": "love"}, headers=as_user("dana"))
+    assert bad.status_code == 422

@@ -176,3 +176,62 @@ def test_rerank_benchmark_times_every_stage(trained):
     assert result.users == 5
     assert set(result.ms) == {"candidates", "rerank", "rerank+evidence"}
     assert all(v["p50"] > 0 for v in result.ms.values())
+
+
+class _StopAfter:
+    """A progress that interrupts training (as Ctrl-C or a kill would) once ``epochs`` epochs are done."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs, self.seen = epochs, 0
+
+    def task(self, description, total):
+        return lambda n: None
+
+    def note(self, message):
+        if " epoch " in message and "valid ndcg" in message:
+            self.seen += 1
+            if self.seen == self.epochs:
+                raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_to_the_uninterrupted_result(trained, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from scenebridge.rerank.resume import RESUME_FILE
+
+    data, _, _ = trained
+    ds = load_dataset(data)
+    cfg = CFG.model_copy(update={"epochs": 4, "patience": 4})
+    whole = train(ds, "a", "b", tmp_path / "whole", cfg)
+    with pytest.raises(KeyboardInterrupt):
+        train(ds, "a", "b", tmp_path / "cut", cfg, _StopAfter(2))
+    assert (tmp_path / "cut" / RESUME_FILE).is_file()
+    assert not (tmp_path / "cut" / "config.json").exists()  # no half-written checkpoint looks complete
+    resumed = train(ds, "a", "b", tmp_path / "cut", cfg)
+    assert resumed.resumed_epochs == 2
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]  # nothing trained twice, nothing lost
+    for got, want in zip(resumed.history, whole.history, strict=True):
+        assert got == pytest.approx(want)
+    a, b = (
+        load_file(str(tmp_path / "whole" / "model.safetensors")),
+        load_file(str(tmp_path / "cut" / "model.safetensors")),
+    )
+    # two uninterrupted runs differ by up to ~1e-3 in a bias (multi-threaded float sums), so no closer than that
+    assert all(torch.allclose(a[k], b[k], atol=2e-3) for k in a)
+    assert not (tmp_path / "cut" / RESUME_FILE).exists()
+    # a state saved for other settings is not resumed
+    with pytest.raises(KeyboardInterrupt):
+        train(ds, "a", "b", tmp_path / "other", cfg, _StopAfter(1))
+    notes: list[str] = []
+
+    class Notes:
+        def task(self, description, total):
+            return lambda n: None
+
+        def note(self, message):
+            notes.append(message)
+
+    again = train(ds, "a", "b", tmp_path / "other", cfg.model_copy(update={"seed": 1}), Notes())
+    assert again.resumed_epochs == 0
+    assert any("saved for other data or settings" in n for n in notes)

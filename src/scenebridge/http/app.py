@@ -23,6 +23,8 @@ from scenebridge.agent.turn import TurnResult
 from scenebridge.errors import ScenebridgeError, StoreError, UsageError
 from scenebridge.http.schemas import (
     ErrorBody,
+    FeedbackRequest,
+    FeedbackResult,
     ForgetResult,
     Health,
     RecommendRequest,
@@ -131,6 +133,15 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
         if not registry.drop(session_id, user):
             raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
         rec.sessions.drop(session_id)
+
+    @v1.post("/users/{user_id}/feedback", response_model=FeedbackResult, status_code=201,
+             summary="Record a like, dislike, purchase or view; later turns in every scene use it")  # fmt: skip
+    def feedback(user_id: str, body: FeedbackRequest, user: Annotated[str, Depends(_required_user)]) -> FeedbackResult:
+        if user_id != user:
+            raise HTTPException(403, "feedback can only be recorded for the user in X-User-Id")
+        scene = rec.feedback(user_id, body.item_id, body.kind)
+        size = len(rec.profiles.history(user_id)) if rec.profiles is not None else 0
+        return FeedbackResult(user_id=user_id, item_id=body.item_id, scene=scene, kind=body.kind, history_size=size)
 
     @v1.delete("/users/{user_id}", response_model=ForgetResult, summary="Forget a user: profile and sessions")
     def forget(user_id: str, user: Annotated[str, Depends(_required_user)]) -> ForgetResult:

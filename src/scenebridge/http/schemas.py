@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ErrorBody",
     "ErrorDetail",
+    "FeedbackRequest",
+    "FeedbackResult",
     "ForgetResult",
     "Health",
     "RecommendRequest",
@@ -30,6 +34,23 @@ class RecommendRequest(_Body):
     statement: str = Field(max_length=MAX_STATEMENT, description="What the person did and wants now (EN/ZH).")
     scene: str | None = Field(None, max_length=200, description="Scene to recommend in; default: the statement's.")
     k: int | None = Field(None, ge=1, le=50, description="Items to return.")
+
+
+class FeedbackRequest(_Body):
+    """What the user in ``X-User-Id`` did with a catalogue item."""
+
+    item_id: str = Field(min_length=1, max_length=200, description="The catalogue item.")
+    kind: Literal["like", "dislike", "purchase", "view"] = Field("like", description="What the user did.")
+
+
+class FeedbackResult(BaseModel):
+    """The recorded feedback: the item's scene and the size of the user's cross-scene history now."""
+
+    user_id: str
+    item_id: str
+    scene: str
+    kind: str
+    history_size: int
 
 
 class SessionCreate(_Body):

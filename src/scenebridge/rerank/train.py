@@ -22,6 +22,7 @@ from scenebridge.data.split import CrossSceneSplit, cold_start_split
 from scenebridge.eval.context import Context, Progress, SilentProgress
 from scenebridge.rerank.behaviour import Behaviour, history_matrix
 from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
+from scenebridge.rerank.resume import RESUME_FILE, fingerprint, load_state, save_state
 from scenebridge.rerank.statement import statement_vectors
 
 if TYPE_CHECKING:
@@ -66,6 +67,12 @@ class TrainReport:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
+    resumed_epochs: int = 0
+    """Epochs restored from an interrupted run's saved state instead of trained again."""
+
+
+# What an interrupted run's report carries over (the rest is measured again or set from the data).
+_RESUMED = ("history", "valid_ndcg", "valid_ndcg_statement", "best_epoch", "learning_rate")
 
 
 @dataclass
@@ -208,6 +215,9 @@ def train(
 ) -> TrainReport:
     """Trains a fusion reranker for ``source`` -> ``target`` and writes its checkpoint to ``out``.
 
+    An interrupted run resumes after its last finished epoch when started again with the same data, scenes and
+    settings (see :mod:`scenebridge.rerank.resume`); the result is the one an uninterrupted run gives.
+
     Raises:
         UsageError: for an unknown scene, or a dataset without valid users to select the model on.
     """
@@ -218,6 +228,7 @@ def train(
     from scenebridge.rerank.model import score_lists
 
     cfg = config or TrainConfig()
+    out = Path(out)
     progress = progress or SilentProgress()
     t_start = time.perf_counter()
     split = cold_start_split(ds, source, target, seed=cfg.seed)
@@ -246,26 +257,41 @@ def train(
     mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-6
     T = torch.from_numpy(prob.vecs[prob.tgt])
     report = TrainReport(train_users=len(ex.labels), shrink=behaviour.shrink, n_neighbours=behaviour.n_neighbours)
-    best_state: dict[str, torch.Tensor] | None = None
-    best = -1.0
-    for lr in cfg.learning_rates:
+    key = fingerprint(ds, source, target, cfg)
+    saved, why = load_state(out, key)
+    if why:
+        progress.note(why)
+    best_state: dict[str, torch.Tensor] | None = saved["best_state"] if saved else None
+    best = saved["best"] if saved else -1.0
+    if saved:
+        for name, value in saved["report"].items():
+            setattr(report, name, value)
+        report.resumed_epochs = len(report.history)
+        progress.note(f"resuming: {report.resumed_epochs} epoch(s) already done (saved in {out / RESUME_FILE})")
+    for li, lr in enumerate(cfg.learning_rates):
+        if saved and li < saved["lr_index"]:
+            continue
         torch.manual_seed(cfg.seed)
         model = _new_model(cfg, prob.vecs.shape, len(prob.tgt))
         model.feat_mean.copy_(torch.from_numpy(mean))
         model.feat_std.copy_(torch.from_numpy(std))
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
         rng = np.random.default_rng(cfg.seed)
-        stale = 0
-        for epoch in range(cfg.epochs):
+        stale, first = 0, 0
+        if saved and li == saved["lr_index"]:
+            if saved["lr_done"]:
+                continue
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            rng.bit_generator.state = saved["numpy_rng"]
+            torch.set_rng_state(saved["torch_rng"])
+            stale, first = saved["stale"], saved["epoch"]
+        for epoch in range(first, cfg.epochs):
             loss = _epoch(model, opt, ex, T, cfg.batch_users, rng, progress, f"fusion: lr {lr:g} epoch {epoch + 1}")
             val_h = _ndcg10(score_lists(model, vh, T), vh.cands, vh.mask, vpos)
             val_s = _ndcg10(score_lists(model, vs, T), vs.cands, vs.mask, vpos)
             report.history.append(
                 {"lr": lr, "epoch": epoch + 1, "loss": loss, "valid_ndcg": val_h, "valid_ndcg_statement": val_s}
-            )
-            progress.note(
-                f"fusion: lr {lr:g} epoch {epoch + 1}: loss {loss:.4f}, valid ndcg@10 {val_h:.4f} "
-                f"(statement {val_s:.4f})"
             )
             if val_h > best:
                 best, stale = val_h, 0
@@ -274,8 +300,19 @@ def train(
                 report.best_epoch, report.learning_rate = epoch + 1, lr
             else:
                 stale += 1
-                if stale >= cfg.patience:
-                    break
+            done = stale >= cfg.patience or epoch + 1 == cfg.epochs
+            save_state(out, {
+                "fingerprint": key, "lr_index": li, "epoch": epoch + 1, "lr_done": done, "stale": stale,
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "best": best, "best_state": best_state,
+                "report": {name: getattr(report, name) for name in _RESUMED},
+            })  # fmt: skip
+            progress.note(
+                f"fusion: lr {lr:g} epoch {epoch + 1}: loss {loss:.4f}, valid ndcg@10 {val_h:.4f} "
+                f"(statement {val_s:.4f})"
+            )
+            if done:
+                break
     model = _new_model(cfg, prob.vecs.shape, len(prob.tgt))
     if best_state is not None:  # None only if no epoch ran, which the config forbids (epochs >= 1)
         model.load_state_dict(best_state)
@@ -283,6 +320,7 @@ def train(
     report.stage_seconds = stages
     report.seconds = time.perf_counter() - t_start
     save_checkpoint(out, model, cfg, behaviour, prob.vecs, split, report)
+    (Path(out) / RESUME_FILE).unlink(missing_ok=True)
     return report
 
 
