@@ -235,3 +235,15 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(trained, tmp_p
     again = train(ds, "a", "b", tmp_path / "other", cfg.model_copy(update={"seed": 1}), Notes())
     assert again.resumed_epochs == 0
     assert any("saved for other data or settings" in n for n in notes)
+
+
+def test_interest_evidence_names_the_interest_nearest_to_the_item():
+    from scenebridge.rerank.fusion import _nearest_interest
+
+    item = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    vecs = np.array([[1.0, 0.0, 0.0], [0.0, 0.9, 0.1]], dtype=np.float32)
+    query = RerankQuery(scene="b", interests=["courtroom dramas", "light comedy"], interest_vectors=vecs)
+    assert _nearest_interest(query, item) == "light comedy"
+    assert _nearest_interest(RerankQuery(scene="b", interests=["courtroom dramas", "light comedy"]), item) == (
+        "courtroom dramas"  # without vectors: the strongest interest
+    )

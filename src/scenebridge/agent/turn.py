@@ -257,17 +257,22 @@ class Recommender:
         msg = f"say which scene to recommend in (--scene): one of {', '.join(self.scenes)}"
         raise UsageError(msg)
 
-    def _interest(self, summary: InterestSummary, sess: Session, scene: str) -> tuple[np.ndarray, list[str]]:
-        """The interest vector (summary text, pulled towards an anchor item) and the interest names."""
+    def _interest(
+        self, summary: InterestSummary, sess: Session, scene: str
+    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """The interest vector (summary text, pulled towards an anchor item), the interest names and their vectors."""
         interests = [t.name for t in sorted(summary.topics, key=lambda t: -t.weight)]
         text = summary.text() or " ".join([scene, *self._hints(scene)[:2]])
-        # The topics go in the same batch: the content reranker names the one each item matches.
-        vec = self._embedder.embed([text, *interests])[0]
+        # The topics go in the same batch: the rerankers name the one each item matches.
+        rows = self._embedder.embed([text, *interests])
+        vec, topic_vecs = rows[0], rows[1:]
         if sess.anchor is not None and sess.anchor_vector is not None:
-            vec = 0.7 * np.asarray(sess.anchor_vector, dtype=np.float32) + 0.3 * vec
+            anchor = np.asarray(sess.anchor_vector, dtype=np.float32)
+            vec = 0.7 * anchor + 0.3 * vec
             vec /= np.linalg.norm(vec) or 1.0
             interests = [sess.anchor[1], *interests]
-        return vec, interests
+            topic_vecs = np.vstack([anchor[None, :] / (np.linalg.norm(anchor) or 1.0), topic_vecs])
+        return vec, interests, topic_vecs
 
     def _hints(self, scene: str) -> list[str]:
         from scenebridge.agent.fallback import default_scene_hints
@@ -340,7 +345,7 @@ class Recommender:
         summary.scene = target
         notes: list[str] = []
         with timer.stage("embed"):
-            vec, interests = self._interest(summary, sess, target)
+            vec, interests, topic_vecs = self._interest(summary, sess, target)
         history: list[str] = []
         exclude: set[str] = set()
         if sess.user_id and self.profiles is not None:
@@ -348,7 +353,8 @@ class Recommender:
             exclude = self.profiles.disliked(sess.user_id)
         if sess.anchor is not None:
             exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
-        query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude)
+        query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=interests, exclude=exclude,
+                            interest_vectors=topic_vecs)  # fmt: skip
         reader = self.exclusion_reader.resolver(target) if self.exclusion_reader is not None else None
         excl = ExclusionFilter.build(summary.exclusions, reader)
         reranker, note = self.reranker_for(target)

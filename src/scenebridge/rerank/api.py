@@ -76,6 +76,8 @@ class RerankQuery:
         history: the user's known item ids in other scenes, oldest first (empty for a brand-new user).
         interest_vector: embedding of the parsed interest summary's text (None when nothing was said).
         interests: the summary's topic names, strongest first (used to word evidence).
+        interest_vectors: optional embeddings of ``interests``, one row each, so a reranker can name the interest
+            nearest to each item without an embedder of its own.
         exclude: item ids that must not be returned (already seen, rejected in this session).
     """
 
@@ -84,6 +86,7 @@ class RerankQuery:
     interest_vector: np.ndarray | None = None
     interests: list[str] = field(default_factory=list)
     exclude: set[str] = field(default_factory=set)
+    interest_vectors: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -265,9 +265,17 @@ class FusionReranker:
                     )
                 )
             elif family == "interest" and query.interests and user.interest is not None:
-                topic = query.interests[0]
+                topic = _nearest_interest(query, self._tgt_vecs[j] if j >= 0 else None)
                 out.append(Evidence(kind="interest", weight=w, interest=topic, text=f"matches your interest '{topic}'"))
         return out
+
+
+def _nearest_interest(query: RerankQuery, item: np.ndarray | None) -> str:
+    """The stated interest nearest to the item's content (the strongest one when vectors are missing)."""
+    vecs = query.interest_vectors
+    if item is None or vecs is None or len(vecs) != len(query.interests):
+        return query.interests[0]
+    return query.interests[int(np.argmax(np.asarray(vecs, dtype=np.float32) @ item))]
 
 
 def _slice(batch: Batch, keep: np.ndarray) -> Batch:
