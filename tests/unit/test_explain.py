@@ -27,6 +27,8 @@ def test_templates_pass_the_checker(language):
         text = template_explanation(inp, language)
         assert checker.problems(inp.item_id, text) == [], text
     assert "copic ink refill" in template_explanation(PEN, "zh")
+    assert "美术" in template_explanation(PEN, "zh")  # scenes by their Chinese names in Chinese sentences
+    assert "办公用品" in template_explanation(PAPER, "zh")
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_turn_applies_chinese_exclusion_and_scene(store):
     assert len(res.explanations) == len(res.items)
     assert all(i.explanation for i in res.items)
     assert set(STAGES) <= set(res.timings_ms)
-    assert res.reply.startswith("在 office 里")
+    assert res.reply.startswith("在办公用品里")  # the scene's Chinese name from the scene hints
     _grounded(res)
 
 

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -109,6 +110,15 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
     return {(a, b) for a, b in itertools.pairwise(words) if a not in _CONNECTIVES and b not in _CONNECTIVES}
 
 
+@cache
+def zh_scene(scene: str) -> str:
+    """A scene's Chinese name from the built-in scene hints ("office" -> "办公用品"), else the name itself."""
+    from scenebridge.agent.fallback import default_scene_hints
+
+    cjk = [w for w in default_scene_hints().get(scene, ()) if re.search(r"[\u4e00-\u9fff]", w)]
+    return next((w for w in cjk if w.endswith("用品")), cjk[0] if cjk else scene)
+
+
 def template_explanation(inp: ExplainInput, language: str = "en") -> str:
     """A sentence built only from the item's title and the evidence (English, or Chinese for ``zh``)."""
     if language == "zh":
@@ -117,10 +127,11 @@ def template_explanation(inp: ExplainInput, language: str = "en") -> str:
             pattern = _ZH_KIND.get(ev.kind)
             title = inp.titles.get(ev.item_id or "", ev.item_id or "")
             if pattern and ("{title}" not in pattern or title):
-                reasons.append(pattern.format(interest=ev.interest or "", scene=ev.scene or inp.scene, title=title))
+                scene = zh_scene(ev.scene or inp.scene)
+                reasons.append(pattern.format(interest=ev.interest or "", scene=scene, title=title))
             else:
                 reasons.append(ev.text)
-        body = "；".join(reasons) if reasons else f"它是{inp.scene}里与你的需求最接近的商品"
+        body = "；".join(reasons) if reasons else f"它是{zh_scene(inp.scene)}里与你的需求最接近的商品"
         return f"推荐「{inp.title}」：{body}。"
     reasons = [ev.text for ev in inp.evidence if ev.text.strip()]
     if not reasons:

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
-from scenebridge.agent.explain import ExplainInput, Explanation, explain_items
+from scenebridge.agent.explain import ExplainInput, Explanation, explain_items, zh_scene
 from scenebridge.agent.fallback import lexical_parse
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
 from scenebridge.agent.session import Session, SessionStore, is_pure_refinement, read_refinement
@@ -514,7 +514,9 @@ def render_reply(result: TurnResult) -> str:
     if not result.items:
         return "没有找到符合条件的商品。" if zh else "Nothing in the catalogue fits that; try fewer exclusions."
     if zh:
-        head = f"在 {result.scene} 里为你找到 {len(result.items)} 件" + (f"（兴趣：{topics}）" if topics else "")
+        head = f"在{zh_scene(result.scene)}里为你找到 {len(result.items)} 件" + (
+            f"（兴趣：{topics}）" if topics else ""
+        )
         if result.summary.exclusions:
             head += f"，已排除：{'、'.join(result.summary.exclusions)}"
         head += "："
