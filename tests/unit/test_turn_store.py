@@ -60,3 +60,15 @@ def test_content_reranker_follows_the_protocol(store):
     assert all(i.startswith("o") for i in rr.candidates(query, 3))
     assert rr.candidates(RerankQuery("office"), 3) == []
     assert rr.rerank(RerankQuery("office"), [Candidate("o1", "office")]) == []
+
+
+def test_categories_from_chroma_and_from_the_mirror(store):
+    from collections import Counter
+
+    from tests.unit.turn_fixtures import ITEMS
+
+    want = Counter(i[3] for i in ITEMS if i[1] == "office")
+    assert store.categories("office") == want
+    mirrored = ItemStore(store.embedder, path=store.where)
+    mirrored.mirror()
+    assert mirrored.categories("office") == want
