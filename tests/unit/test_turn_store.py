@@ -72,3 +72,7 @@ def test_categories_from_chroma_and_from_the_mirror(store):
     mirrored = ItemStore(store.embedder, path=store.where)
     mirrored.mirror()
     assert mirrored.categories("office") == want
+
+
+def test_categories_read_at_most_max_items(store):
+    assert sum(store.categories("office", max_items=4).values()) == 4

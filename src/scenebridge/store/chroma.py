@@ -429,19 +429,21 @@ class ItemStore:
             done.append(scene)
         return done
 
-    def categories(self, scene: str) -> Counter[str]:
-        """How many items of a scene carry each category (from the mirror when the scene is mirrored)."""
+    def categories(self, scene: str, max_items: int = 50_000) -> Counter[str]:
+        """How many items of a scene carry each category: from the mirror when the scene is mirrored, else from
+        at most ``max_items`` stored items (a vocabulary, not a census: a 1M-item scene is not read whole)."""
         if scene in self._mirror:
             return Counter(h.category for h in self._mirror[scene].hits if h.category)
         col = self._collection(scene)
         out: Counter[str] = Counter()
         page, offset = 5000, 0
-        while True:
-            got = col.get(include=["metadatas"], limit=page, offset=offset)
+        while offset < max_items:
+            got = col.get(include=["metadatas"], limit=min(page, max_items - offset), offset=offset)
             out.update(c for c in (_facts(m)[1] for m in got["metadatas"] or []) if c)
             if len(got["ids"]) < page:
-                return out
+                break
             offset += page
+        return out
 
     def vectors(self, scene: str) -> tuple[list[str], np.ndarray]:
         """All item ids and vectors of one scene (for brute-force checks and the reranker)."""
