@@ -71,7 +71,13 @@ def test_session_refinements(store):
     anchor = second.items[1]
     assert third.refinements[0].startswith("more like item 2")
     assert anchor.item_id not in {i.item_id for i in third.items}
-    assert anchor.title in {ev.interest for i in third.items for ev in i.evidence}
+    likeness = [ev for i in third.items for ev in i.evidence if ev.item_id == anchor.item_id]
+    assert likeness  # the anchor is named as what it is, not as "your interest '<its whole title>'"
+    assert all(ev.text == f"similar to '{anchor.title}', which you asked for more like" for ev in likeness)
+    assert anchor.title not in {ev.interest for i in third.items for ev in i.evidence}
+    assert any(
+        anchor.title in i.explanation for i in third.items if any(ev.item_id == anchor.item_id for ev in i.evidence)
+    )
     fourth = rec.turn("cheaper", user_id="u1", session_id=sid, k=5)
     assert "constraint added: cheaper" in fourth.refinements
     assert any("no prices" in n for n in fourth.notes)

@@ -23,7 +23,7 @@ from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statemen
 from scenebridge.agent.session import Session, SessionStore, is_pure_refinement, read_refinement
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
-from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery
+from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery, Scored
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -364,6 +364,8 @@ class Recommender:
             cands, facts, filtered = self._retrieve(vec, query, excl, reranker)
         with timer.stage("rerank"):
             scored = [s for s in reranker.rerank(query, cands, k=k + 5) if s.item_id in facts][:k]
+            if sess.anchor is not None:
+                scored = [_anchor_evidence(s, sess.anchor, target) for s in scored]
         with timer.stage("explain"):
             explanations = self._explain(scored, facts, interests, summary.language, cands)
         notes += _notes(excl, summary, filtered)
@@ -491,6 +493,19 @@ def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
     for x in [*a, *b]:
         seen.setdefault(x.lower(), x)
     return list(seen.values())[:12]
+
+
+def _anchor_evidence(scored: Scored, anchor: tuple[str, str], scene: str) -> Scored:
+    """Rewords "matches your interest '<the anchor's whole title>'" as what it is: likeness to the item the user
+    asked for more of (rerankers only see the anchor as one more interest)."""
+    item_id, title = anchor
+    evidence = [
+        Evidence(kind="history-content", weight=ev.weight, item_id=item_id, scene=scene,
+                 text=f"similar to '{title}', which you asked for more like")
+        if ev.kind == "interest" and ev.interest == title else ev
+        for ev in scored.evidence
+    ]  # fmt: skip
+    return scored.model_copy(update={"evidence": evidence})
 
 
 def _notes(excl: ExclusionFilter, summary: InterestSummary, filtered: Mapping[str, str]) -> list[str]:
