@@ -26,9 +26,9 @@ EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="The store's embedder [env SCENEBRIDGE_STORE_EMBEDDER].")
 ]
 RerankerOpt = Annotated[
-    Path | None,
-    typer.Option("--reranker", help="Trained reranker folder (scenebridge train) [env SCENEBRIDGE_AGENT_RERANKER]; "
-                 "default: the untrained content reranker."),
+    list[Path] | None,
+    typer.Option("--reranker", help="Trained reranker folder (scenebridge train); repeat it, one per target scene "
+                 "[env SCENEBRIDGE_AGENT_RERANKER, comma-separated]; default: the untrained content reranker."),
 ]  # fmt: skip
 LlmOpt = Annotated[
     str | None,

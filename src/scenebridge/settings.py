@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from scenebridge.errors import UsageError
 
@@ -110,7 +110,23 @@ class AgentSettings(_Settings):
     table: ClassVar[str] = "agent"
     model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_AGENT_", extra="forbid")
 
-    reranker: Path | None = Field(None, description="A trained reranker folder (scenebridge train); none = content.")
+    reranker: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Trained reranker folders (scenebridge train), one per target scene; comma-separated in the env "
+        "var; none = the content reranker.",
+    )
+
+    @field_validator("reranker", mode="before")
+    @classmethod
+    def _folders(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, Path):
+            return [value]
+        return value
+
     profiles: Path = Field(default_factory=lambda: data_home() / "profiles.sqlite", description="Profile database.")
     explain: Literal["template", "llm"] = Field("template", description="Explanation wording: template or llm.")
     k: int = Field(10, ge=1, le=50, description="Items per answer.")

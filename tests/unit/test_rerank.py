@@ -247,3 +247,35 @@ def test_interest_evidence_names_the_interest_nearest_to_the_item():
     assert _nearest_interest(RerankQuery(scene="b", interests=["courtroom dramas", "light comedy"]), item) == (
         "courtroom dramas"  # without vectors: the strongest interest
     )
+
+
+def test_a_scene_router_sends_each_query_to_its_scene_model(trained, tmp_path):
+    from scenebridge.agent.factory import load_trained_reranker
+    from scenebridge.rerank.router import SceneRouter
+
+    data, a_to_b, _ = trained
+    train(load_dataset(data), "b", "a", tmp_path / "b-a", CFG.model_copy(update={"epochs": 1}))
+    router = load_trained_reranker([a_to_b, tmp_path / "b-a"])
+    assert isinstance(router, SceneRouter)
+    assert isinstance(router, Reranker)
+    assert router.scenes == ("a", "b")
+    for scene, model in router.by_scene.items():
+        query = RerankQuery(scene=scene, history=[])
+        assert router.candidates(query, 5) == model.candidates(query, 5)
+    with pytest.raises(UsageError, match="no trained reranker for scene 'c'"):
+        router.candidates(RerankQuery(scene="c"), 5)
+    with pytest.raises(UsageError, match="two trained rerankers serve scene 'b'"):
+        load_trained_reranker([a_to_b, a_to_b])
+
+
+def test_reranker_folders_from_the_environment(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from scenebridge.settings import AgentSettings
+
+    monkeypatch.setenv("SCENEBRIDGE_AGENT_RERANKER", "runs/a, runs/b")
+    monkeypatch.setenv("SCENEBRIDGE_CONFIG", str(tmp_path / "none.toml"))
+    assert AgentSettings().reranker == [Path("runs/a"), Path("runs/b")]
+    monkeypatch.delenv("SCENEBRIDGE_AGENT_RERANKER")
+    assert AgentSettings().reranker == []
+    assert AgentSettings(reranker=Path("x")).reranker == [Path("x")]

@@ -249,3 +249,17 @@ def test_a_scene_the_trained_reranker_does_not_cover_is_ranked_by_content(store)
     office = rec.turn("printer paper", scene="office")
     assert trained.calls == ["office"]
     assert not any("covers" in n for n in office.notes)
+
+
+def test_a_reranker_serving_several_scenes_is_used_for_each(store):
+    from scenebridge.rerank.content import ContentReranker
+
+    class Both(ContentReranker):
+        scenes = ("art", "office")
+
+    rec = Recommender(store, reranker=Both(store))
+    for scene in ("art", "office"):
+        reranker, note = rec.reranker_for(scene)
+        assert reranker is rec.reranker
+        assert note is None
+    assert not any("covers" in n for n in rec.turn("watercolor paint", scene="art").notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,21 +55,31 @@ def open_llm(spec: str | None = None) -> LLM | None:
     return with_redaction(get_llm(cfg.spec, **options))
 
 
-def load_trained_reranker(folder: Path) -> Reranker:
-    """A trained reranker from ``scenebridge train --out DIR`` (torch loads only here)."""
-    if not folder.is_dir():
-        msg = f"no reranker folder at {folder}; train one with `scenebridge train DATA --source S --target T --out DIR`"
-        raise UsageError(msg)
+def load_trained_reranker(folder: Path | Sequence[Path]) -> Reranker:
+    """A trained reranker from ``scenebridge train --out DIR`` (torch loads only here); several folders (one per
+    target scene) give a :class:`~scenebridge.rerank.router.SceneRouter`."""
+    folders = [folder] if isinstance(folder, Path) else list(folder)
+    for path in folders:
+        if not path.is_dir():
+            msg = (
+                f"no reranker folder at {path}; train one with `scenebridge train DATA --source S --target T --out DIR`"
+            )
+            raise UsageError(msg)
     from scenebridge.rerank import load_reranker
 
-    return load_reranker(folder)
+    models = [load_reranker(path) for path in folders]
+    if len(models) == 1:
+        return models[0]
+    from scenebridge.rerank.router import SceneRouter
+
+    return SceneRouter(models)
 
 
 def open_recommender(
     store: Path | None = None,
     url: str | None = None,
     embedder: str | None = None,
-    reranker: Path | None = None,
+    reranker: Path | Sequence[Path] | None = None,
     llm: str | None = None,
     profiles: Path | None = None,
     explain: str | None = None,
@@ -81,7 +92,8 @@ def open_recommender(
         store: embedded Chroma folder.
         url: a Chroma server instead.
         embedder: the store's embedder spec.
-        reranker: a trained reranker folder; the content reranker when neither this nor the settings name one.
+        reranker: trained reranker folder(s), one per target scene; the content reranker when neither this nor the
+            settings name one.
         llm: model name, GGUF path, URL, ``fake`` or ``none``.
         profiles: the profile database (SQLite file).
         explain: ``template`` or ``llm``.
@@ -92,7 +104,8 @@ def open_recommender(
     from scenebridge.settings import AgentSettings
     from scenebridge.store.profiles import ProfileStore
 
-    overrides: dict[str, Any] = {"reranker": reranker, "profiles": profiles, "explain": explain, "k": k}
+    folders = [reranker] if isinstance(reranker, Path) else list(reranker or [])
+    overrides: dict[str, Any] = {"reranker": folders or None, "profiles": profiles, "explain": explain, "k": k}
     try:
         cfg = AgentSettings(**{key: v for key, v in overrides.items() if v is not None})
     except ValidationError as exc:

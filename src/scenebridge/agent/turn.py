@@ -181,13 +181,18 @@ class Recommender:
     def reranker_for(self, scene: str) -> tuple[Reranker, str | None]:
         """The reranker for a scene, and a note when it is not the configured one.
 
-        A trained reranker serves the one scene it was trained for (its ``scene`` attribute); other scenes of the
-        store are ranked by the untrained content reranker rather than refused.
+        A trained reranker serves the scene it was trained for (its ``scene`` attribute; a
+        :class:`~scenebridge.rerank.router.SceneRouter` serves its ``scenes``); other scenes of the store are ranked by
+        the untrained content reranker rather than refused.
         """
-        trained_for = getattr(self.reranker, "scene", None)
-        if not isinstance(trained_for, str) or trained_for == scene:
+        served = getattr(self.reranker, "scenes", None)
+        if served is None:
+            one = getattr(self.reranker, "scene", None)
+            served = (one,) if isinstance(one, str) else None
+        if served is None or scene in served:
             return self.reranker, None
-        note = f"the trained reranker covers {trained_for}; {scene} items are ranked by content similarity alone"
+        names = ", ".join(served)
+        note = f"the trained reranker covers {names}; {scene} items are ranked by content similarity alone"
         return self._content_reranker(self.store), note
 
     # -- stages --------------------------------------------------------------------------------------------------
