@@ -178,7 +178,9 @@ def build_batch(
             informative |= {"knn", "users", "content"}
         if has_interest[i]:
             informative.add("content")
-        cand_lists.append(np.unique(np.concatenate([tops[name][i] for name in _SIGNALS if name in informative])))
+        cand_lists.append(
+            np.unique(np.concatenate([tops[name][i] for name in _SIGNALS if name in informative and name in tops]))
+        )
     width = max(1, max(len(c) for c in cand_lists))
     cands = np.full((len(queries), width), -1, dtype=np.int64)
     mask = np.zeros((len(queries), width), dtype=bool)

@@ -121,7 +121,12 @@ class FusionReranker:
         return np.asarray(out.numpy())
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
-        """Behaviour and content candidates in the target scene, ordered by the model."""
+        """Behaviour candidates in the target scene (co-occurrence, similar users, popularity, and content similar
+        to the user's history), ordered by the model.
+
+        For a user with no history the content candidates would be the items nearest the interest vector — what
+        the item store already retrieves in a turn — so they are left out (and the full content pass with them).
+        """
         self._check_scene(query)
         # Small matrix products for one user: BLAS threads only add hand-off cost (as for torch, see _scores).
         with self._blas.limit(limits=1, user_api="blas"):
@@ -135,7 +140,7 @@ class FusionReranker:
             self.ckpt.vectors,
             self._depth,
             tgt_vecs=self._tgt_vecs,
-            signals=self._user_signals(user, content=True),
+            signals=self._user_signals(user, content=len(user.history) > 0),
         )
         cols = batch.cands[0][batch.mask[0]]
         vecs = self._tgt_vecs[cols]
