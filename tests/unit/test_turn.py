@@ -263,3 +263,26 @@ def test_a_reranker_serving_several_scenes_is_used_for_each(store):
         assert reranker is rec.reranker
         assert note is None
     assert not any("covers" in n for n in rec.turn("watercolor paint", scene="art").notes)
+
+
+def test_behaviour_candidates_only_join_for_a_user_with_history(store):
+    from scenebridge.rerank.content import ContentReranker
+
+    class Popular(ContentReranker):
+        asked: ClassVar[list[int]] = []
+
+        def candidates(self, query, k):
+            self.asked.append(k)
+            return ["o6"]  # the scene's "most popular" item, whatever was asked
+
+    from typing import ClassVar
+
+    profiles = ProfileStore(":memory:")
+    rec = Recommender(store, reranker=Popular(store), profiles=profiles, retrieve_k=3)
+    alone = rec.turn("watercolor paper pad", scene="office", k=3)
+    assert Popular.asked == []  # no history: only what was asked for is retrieved
+    assert "o6" not in {i.item_id for i in alone.items}
+    profiles.record("u7", "a1", "art", "purchase")
+    with_history = rec.turn("watercolor paper pad", user_id="u7", scene="office", k=4)
+    assert Popular.asked == [rec.behaviour_k]
+    assert "o6" in {i.item_id for i in with_history.items} | set(with_history.filtered)
