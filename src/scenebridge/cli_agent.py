@@ -223,6 +223,13 @@ def bench_turn_cmd(
     repeat: Annotated[int, typer.Option(help="Passes over the statements.")] = 1,
     k: Annotated[int, typer.Option("-k", help="Items per turn.", min=1, max=50)] = 10,
     limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="A dataset folder: each statement is said by one of its users, with that user's history in "
+            "the other scenes (cross-scene users; default: anonymous statements)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
 ) -> None:
     """Turn benchmark: per-stage latency p50/p95 (parse, embed, retrieve, rerank, explain) and checks per backend."""
@@ -232,7 +239,7 @@ def bench_turn_cmd(
     from rich.table import Table
 
     from scenebridge.agent.factory import load_trained_reranker, open_store
-    from scenebridge.eval.bench_turn import STAGE_COLUMNS, bench_turn
+    from scenebridge.eval.bench_turn import STAGE_COLUMNS, bench_turn, load_histories
 
     if not labels.is_file():
         msg = f"{labels} not found; pass --labels FILE"
@@ -243,9 +250,11 @@ def bench_turn_cmd(
     item_store = open_store(store, url, embedder)
     model = load_trained_reranker(reranker) if reranker else None
     wanted = [s.strip() for s in scenes.split(",")] if scenes else None
+    histories = load_histories(history, item_store.scenes) if history else None
     console = _console()
     results = bench_turn(item_store, labels, llm or ["none"], reranker=model, explain=explain, scenes=wanted,
-                         repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit)  # fmt: skip
+                         repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit,
+                         histories=histories)  # fmt: skip
     table = Table(title=f"turn latency, ms p50 / p95 over {results[0].n} statements ({results[0].n_en} en, "
                   f"{results[0].n_zh} zh)")  # fmt: skip
     for col in ("backend", *STAGE_COLUMNS, "scene ok", "excl. leaks", "expl. rejected"):

@@ -126,3 +126,27 @@ def test_bench_turn_runs(store, tmp_path):
     assert result["filtered_per_turn"] > 0
     assert result["items_out_of_scene"] == 0
     assert set(result["p50"]) >= {"parse", "embed", "retrieve", "rerank", "explain", "non_llm", "total"}
+
+
+def test_bench_turn_with_cross_scene_users(store, tmp_path):
+    from scenebridge.eval.bench_turn import bench_turn, load_histories
+    from tests.conftest import make_dataset
+
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("statements:\n  - {text: 'gel pens', scene: office}\n  - {text: 'paint', scene: art}\n",
+                      encoding="utf-8")  # fmt: skip
+    histories = {"office": [["a1", "a2", "a3"]], "art": [["o4", "o5", "o6"], ["o1", "o9", "o3"]]}
+    result = bench_turn(store, labels, ["none"], histories=histories)[0]
+    users = [t["user"] for t in result.turns]
+    assert users == ["bench-office-0", "bench-art-0"]
+    assert result.items_out_of_scene == 0
+    from scenebridge.data.format import load_dataset
+
+    data = make_dataset(tmp_path / "tiny")
+    ds = load_dataset(data)
+    got = load_histories(data, ["a", "b"], users=5)
+    scene_of = dict(zip(ds.items["item_id"], ds.items["scene"], strict=True))
+    assert set(got) == {"a", "b"}
+    for scene, hists in got.items():
+        assert 0 < len(hists) <= 5
+        assert all(len(h) >= 3 and all(scene_of[i] != scene for i in h) for h in hists)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +23,9 @@ from scenebridge.errors import UsageError
 if TYPE_CHECKING:
     from scenebridge.rerank.api import Reranker
     from scenebridge.store.chroma import ItemStore
+    from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["STAGE_COLUMNS", "TurnBench", "bench_turn", "load_statements"]
+__all__ = ["STAGE_COLUMNS", "TurnBench", "bench_turn", "load_histories", "load_statements"]
 
 STAGE_COLUMNS = ("parse", "embed", "retrieve", "rerank", "explain", "non_llm", "total")
 
@@ -80,6 +81,7 @@ def bench_turn(
     log: Callable[[str], None] = lambda m: None,
     k: int = 10,
     limit: int | None = None,
+    histories: Mapping[str, Sequence[Sequence[str]]] | None = None,
 ) -> list[TurnBench]:
     """Runs every labelled statement through a full turn with each backend.
 
@@ -94,17 +96,21 @@ def bench_turn(
         log: progress lines.
         k: items per turn.
         limit: use only the first ``limit`` statements.
+        histories: per target scene, users' item histories in other scenes; statement ``n`` is then said by a user
+            with the ``n``-th history (round robin), so the reranker's behaviour candidates and features take part.
     """
     from scenebridge.agent.exclusions import ExclusionFilter
     from scenebridge.agent.factory import open_llm
     from scenebridge.agent.turn import Recommender
+    from scenebridge.store.profiles import ProfileStore
 
     rows = load_statements(labels, scenes or store.scenes)[:limit]
     results = []
     for spec in backends:
         llm = open_llm(spec)
+        profiles = ProfileStore(":memory:") if histories else None
         rec = Recommender(store, reranker=reranker, llm=llm, explain="llm" if explain == "llm" else "template",
-                          k=k, mirror=True)  # fmt: skip
+                          k=k, mirror=True, profiles=profiles)  # fmt: skip
         rec.turn(rows[0]["text"], scene=rows[0]["scene"])  # warm-up: model load, first-call costs
         times: dict[str, list[float]] = {c: [] for c in STAGE_COLUMNS}
         turns: list[dict[str, Any]] = []
@@ -115,14 +121,15 @@ def bench_turn(
             for n, row in enumerate(rows, start=1):
                 rec.query_embedder.clear()  # time the embedding of each text, not the memo
                 said = True
+                user = _bench_user(profiles, histories, row["scene"], n, store) if profiles and histories else None
                 try:
-                    res = rec.turn(row["text"])
+                    res = rec.turn(row["text"], user_id=user)
                 except UsageError as exc:
                     if "which scene" not in str(exc):
                         raise
                     said = False
                     rec.query_embedder.clear()
-                    res = rec.turn(row["text"], scene=row["scene"])  # the parse found no scene: say it
+                    res = rec.turn(row["text"], scene=row["scene"], user_id=user)  # no scene parsed: say it
                 ms = dict(res.timings_ms)
                 non_llm = ms["embed"] + ms["retrieve"] + ms["rerank"] + (ms["explain"] if explain != "llm" else 0)
                 ms["non_llm"] = non_llm
@@ -143,7 +150,7 @@ def bench_turn(
                 if explain == "llm":
                     offered += len(res.explanations)
                     rejected += sum(bool(e.rejected) for e in res.explanations)
-                turns.append({"text": row["text"], "scene": res.scene, "label_scene": row["scene"],
+                turns.append({"text": row["text"], "user": user, "scene": res.scene, "label_scene": row["scene"],
                               "parse_source": res.parse_source, "exclusions": res.summary.exclusions,
                               "items": [i.item_id for i in res.items], "leaked": leaked, "timings_ms": ms,
                               "rejected": [{"problems": e.rejected, "wording": e.rejected_text}
@@ -161,6 +168,42 @@ def bench_turn(
             parse_sources=sources, wall_s=round(time.perf_counter() - start, 1), turns=turns,
         ))  # fmt: skip
     return results
+
+
+def _bench_user(
+    profiles: ProfileStore, histories: Mapping[str, Sequence[Sequence[str]]], scene: str, n: int, store: ItemStore
+) -> str | None:
+    """A user whose history (in other scenes) is the ``n``-th one given for ``scene``; None when there is none."""
+    pool = histories.get(scene) or []
+    if not pool:
+        return None
+    user = f"bench-{scene}-{n % len(pool)}"
+    if not profiles.history(user):
+        hits, _ = store.get_items(list(pool[n % len(pool)]))
+        for hit in hits:
+            profiles.record(user, hit.item_id, hit.scene, "purchase")
+    return user
+
+
+def load_histories(
+    data: Path, scenes: Sequence[str], users: int = 200, max_items: int = 50
+) -> dict[str, list[list[str]]]:
+    """Per scene, the histories in the other scenes of the dataset's first ``users`` users (by id) with at least
+    three items there (oldest first, at most ``max_items``) — cross-scene users for the turn benchmark."""
+    from scenebridge.data.format import load_dataset
+
+    ds = load_dataset(data)
+    inter = ds.interactions
+    if "scene" not in inter.columns:
+        inter = inter.merge(ds.items[["item_id", "scene"]], on="item_id")
+    if "position" in inter.columns:
+        inter = inter.sort_values(["user_id", "position"], kind="stable")
+    out: dict[str, list[list[str]]] = {}
+    for scene in scenes:
+        other = inter[inter["scene"] != scene]
+        groups = other.groupby("user_id", sort=True)["item_id"]
+        out[scene] = [list(g)[:max_items] for _, g in groups if len(g) >= 3][:users]
+    return out
 
 
 def _zh(text: str) -> bool:

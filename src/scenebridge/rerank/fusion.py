@@ -196,14 +196,27 @@ class FusionReranker:
         order = np.argsort(-base, kind="stable")[: k or len(cands)]
         if not evidence:
             return [Scored(item_id=cands[n].item_id, score=float(base[n])) for n in order]
+        nearest = self._nearest_history([int(known[n]) for n in order if known[n] >= 0], user)
         return [
             Scored(
                 item_id=cands[n].item_id,
                 score=float(base[n]),
-                evidence=self._evidence(query, user, n, known[n], feats[n], shares[n]),
+                evidence=self._evidence(query, user, n, known[n], feats[n], shares[n], nearest),
             )
             for n in order
         ]
+
+    def _nearest_history(self, cols: list[int], user: UserQuery) -> dict[str, dict[int, int]]:
+        """For each shown target column, the user's history item with the highest co-occurrence similarity and the
+        one nearest in content — one sparse slice and one product for all items, not one per item."""
+        if not cols or not len(user.history):
+            return {"co-occurrence": {}, "history-content": {}}
+        sims = np.asarray(self.ckpt.behaviour.sim[user.history][:, cols].todense())
+        content = self.ckpt.vectors[user.history] @ self._tgt_vecs[cols].T
+        return {
+            "co-occurrence": {j: int(user.history[b]) for j, b in zip(cols, sims.argmax(axis=0), strict=True)},
+            "history-content": {j: int(user.history[b]) for j, b in zip(cols, content.argmax(axis=0), strict=True)},
+        }
 
     def _occlusion(
         self, batch: Batch, items: np.ndarray, known: np.ndarray
@@ -231,7 +244,14 @@ class FusionReranker:
         return base, {n: {f: float(d[n] / total[n]) for f, d in drops.items()} for n in range(len(base))}
 
     def _evidence(
-        self, query: RerankQuery, user: UserQuery, n: int, j: int, feats: np.ndarray, shares: dict[str, float]
+        self,
+        query: RerankQuery,
+        user: UserQuery,
+        n: int,
+        j: int,
+        feats: np.ndarray,
+        shares: dict[str, float],
+        nearest: dict[str, dict[int, int]],
     ) -> list[Evidence]:
         ck = self.ckpt
         out: list[Evidence] = []
@@ -240,8 +260,7 @@ class FusionReranker:
                 continue
             w = round(min(1.0, share), 3)
             if family == "co-occurrence" and j >= 0 and len(user.history):
-                sims = np.asarray(ck.behaviour.sim[user.history][:, j].todense()).ravel()
-                h = int(user.history[int(np.argmax(sims))])
+                h = nearest["co-occurrence"][j]
                 people = int(ck.behaviour.support[h, j])
                 if people == 0:
                     continue
@@ -265,10 +284,9 @@ class FusionReranker:
                     )
                 )
             elif family == "history-content" and len(user.history):
-                vec = ck.vectors[ck.behaviour.tgt_cols[j]] if j >= 0 else None
-                if vec is None:
+                if j < 0:
                     continue
-                h = int(user.history[int(np.argmax(ck.vectors[user.history] @ vec))])
+                h = nearest["history-content"][j]
                 out.append(
                     Evidence(
                         kind="history-content",
