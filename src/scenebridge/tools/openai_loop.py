@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from scenebridge.agent.llm.base import LLMError
+from scenebridge.agent.llm.openai_compat import as_llm_error
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
 from scenebridge.tools.openai_face import dispatch, openai_tools
 
@@ -84,12 +84,8 @@ def run_tool_loop(
                 tools=specs,  # type: ignore[arg-type]
                 temperature=0,
             )
-        except openai.APIConnectionError:
-            msg = f"cannot reach the LLM at {client.base_url}; is the server running?"
-            raise LLMError(msg) from None
         except openai.OpenAIError as exc:
-            msg = f"the LLM at {client.base_url} failed ({type(exc).__name__}: {exc})"
-            raise LLMError(msg) from None
+            raise as_llm_error(exc, client.base_url) from None
         message = resp.choices[0].message
         wanted = [tc for tc in message.tool_calls or [] if tc.type == "function"]
         if not wanted:

@@ -7,7 +7,7 @@ from typing import Any
 
 from scenebridge.agent.llm.base import LLMError, Message
 
-__all__ = ["OpenAICompatLLM"]
+__all__ = ["OpenAICompatLLM", "as_llm_error"]
 
 
 class OpenAICompatLLM:
@@ -44,13 +44,17 @@ class OpenAICompatLLM:
                 max_tokens=max_tokens,
                 **extra,
             )
-        except openai.APITimeoutError:
-            msg = f"the LLM at {self.client.base_url} timed out"
-            raise LLMError(msg) from None
-        except openai.APIConnectionError:
-            msg = f"cannot reach the LLM at {self.client.base_url}; is the server running?"
-            raise LLMError(msg) from None
         except openai.OpenAIError as exc:
-            msg = f"the LLM at {self.client.base_url} failed ({type(exc).__name__}: {exc})"
-            raise LLMError(msg) from None
+            raise as_llm_error(exc, self.client.base_url) from None
         return resp.choices[0].message.content or ""
+
+
+def as_llm_error(exc: Exception, base_url: object) -> LLMError:
+    """One clear line for a failed call to an OpenAI-compatible server: timed out, unreachable, or what it said."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(f"the LLM at {base_url} timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"cannot reach the LLM at {base_url}; is the server running?")
+    return LLMError(f"the LLM at {base_url} failed ({type(exc).__name__}: {exc})")
