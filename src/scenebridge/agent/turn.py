@@ -288,11 +288,12 @@ class Recommender:
         self, vec: np.ndarray, query: RerankQuery, excl: ExclusionFilter, reranker: Reranker
     ) -> tuple[list[Candidate], dict[str, Hit], dict[str, str]]:
         hits, vecs = self.store.search_with_vectors(vec, scenes=[query.scene], k=self.retrieve_k, exclude=query.exclude)
-        seen = {h.item_id for h in hits}
+        extra: list[str] = []
         # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
         # popular items, which would crowd out what was asked for ("a stapler" answered with colored pencils).
-        wanted = self.behaviour_k if query.history else 0
-        extra = [i for i in reranker.candidates(query, wanted) if i not in seen] if wanted else []
+        if query.history:
+            seen = {h.item_id for h in hits}
+            extra = [i for i in reranker.candidates(query, self.behaviour_k) if i not in seen]
         if extra:
             more, more_vecs = self.store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
             hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs

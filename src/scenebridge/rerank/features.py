@@ -116,8 +116,6 @@ def user_signals(
         content: also score every target item's content vector (needed only to choose candidates).
     """
     n_items = behaviour.n_items
-    if tgt_vecs is None:
-        tgt_vecs = item_vecs[behaviour.tgt_cols]
     H = history_matrix([q.history for q in queries], n_items)
     hist_len = np.asarray(H.sum(axis=1)).ravel()
     if H.nnz:
@@ -137,7 +135,8 @@ def user_signals(
     query = _unit(mean_vec + interest)
     signals = {"knn": knn, "users": users, "pop": pop}
     if content:
-        signals["content"] = np.ascontiguousarray(np.ascontiguousarray(tgt_vecs) @ query.T).T
+        targets = item_vecs[behaviour.tgt_cols] if tgt_vecs is None else tgt_vecs
+        signals["content"] = np.ascontiguousarray(np.ascontiguousarray(targets) @ query.T).T
     tops = {name: _top(sig, depth) for name, sig in signals.items()}
     return Signals(signals, tops, support, hist_len, mean_vec, interest, has_interest, query)
 

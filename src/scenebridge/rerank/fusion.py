@@ -188,7 +188,7 @@ class FusionReranker:
                 msg = f"item {cands[n].item_id!r} is not in the reranker's catalogue and came without a content vector"
                 raise UsageError(msg)
             items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
-            feats[n] = _content_only(user, batch.query[0], items[n], self.ckpt.vectors, feats[n])
+            feats[n] = _content_only(user, items[n], self.ckpt.vectors, feats[n])
         if evidence:
             base, shares = self._occlusion(batch, items, known)
         else:
@@ -201,7 +201,7 @@ class FusionReranker:
             Scored(
                 item_id=cands[n].item_id,
                 score=float(base[n]),
-                evidence=self._evidence(query, user, n, known[n], feats[n], shares[n], nearest),
+                evidence=self._evidence(query, user, known[n], feats[n], shares[n], nearest),
             )
             for n in order
         ]
@@ -247,7 +247,6 @@ class FusionReranker:
         self,
         query: RerankQuery,
         user: UserQuery,
-        n: int,
         j: int,
         feats: np.ndarray,
         shares: dict[str, float],
@@ -283,9 +282,7 @@ class FusionReranker:
                         kind="popularity", weight=w, text=f"chosen by {int(ck.behaviour.pop[j])} people in {self.scene}"
                     )
                 )
-            elif family == "history-content" and len(user.history):
-                if j < 0:
-                    continue
+            elif family == "history-content" and j >= 0 and len(user.history):
                 h = nearest["history-content"][j]
                 out.append(
                     Evidence(
@@ -314,9 +311,7 @@ def _slice(batch: Batch, keep: np.ndarray) -> Batch:
     return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep], batch.histories)
 
 
-def _content_only(
-    user: UserQuery, query_vec: np.ndarray, item: np.ndarray, vectors: np.ndarray, row: np.ndarray
-) -> np.ndarray:
+def _content_only(user: UserQuery, item: np.ndarray, vectors: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Features of an item the model never saw: no behaviour, content similarities from its own vector."""
     out = np.zeros_like(row)
     mean = vectors[user.history].mean(axis=0) if len(user.history) else np.zeros_like(item)
@@ -328,7 +323,6 @@ def _content_only(
         out[_F["interest_cos"]] = float(vec @ item)
     for name in ("history_log", "has_history", "has_interest"):
         out[_F[name]] = row[_F[name]]
-    del query_vec
     return out
 
 
