@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ import httpx
 import pytest
 
 from scenebridge.store.profiles import ProfileStore
+from tests.helpers import free_port
 from tests.unit.turn_fixtures import build_store
 
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +24,7 @@ def server(tmp_path_factory):
     store = build_store(root / "store")
     profiles = root / "profiles.sqlite"
     ProfileStore(profiles).record("carol", "a1", "art", "like")
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), "--store", str(store.where),
            "--embedder", "hashing", "--llm", "none", "--profiles", str(profiles), "--token", TOKEN]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import httpx
 import pytest
 
 from scenebridge.agent import get_llm, parse_interests
+from tests.helpers import free_port
 from tests.integration.test_parse_real import SCENES, require_model
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +31,7 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(problem)
         pytest.skip(problem)
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -15,17 +15,12 @@ import pytest
 
 from scenebridge.data.format import load_dataset
 from scenebridge.store import CachedEmbedder, EmbeddingCache, HashingEmbedder, ItemStore
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 AMAZON = ROOT.parent / "shared" / "datasets" / "amazon-art-office"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -12,6 +11,7 @@ from scenebridge.agent.llm.base import LLMError
 from scenebridge.agent.turn import Recommender
 from scenebridge.store.profiles import ProfileStore
 from scenebridge.tools import Toolkit, run_tool_loop
+from tests.helpers import send_json, serve
 from tests.unit.turn_fixtures import build_store
 
 pytestmark = pytest.mark.unit
@@ -27,34 +27,19 @@ def _completion(message: dict) -> dict:
                          "message": {"role": "assistant", "content": None, **message}}]}  # fmt: skip
 
 
-class ScriptedServer:
-    """Answers /v1/chat/completions with the next scripted message and keeps every request body."""
+def scripted(script: list[dict], requests: list[dict]) -> type[BaseHTTPRequestHandler]:
+    """A handler answering /v1/chat/completions with the next scripted message; keeps every request body."""
+    script = list(script)
 
-    def __init__(self, script: list[dict]) -> None:
-        self.script, self.requests = list(script), []
-        outer = self
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            send_json(self, _completion(script.pop(0)))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                data = json.dumps(_completion(outer.script.pop(0))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def log_message(self, *args):
+            return None
 
-            def log_message(self, *args):
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return Handler
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +55,15 @@ def _client(url):
 
 def test_the_model_drives_the_tools_and_answers(toolkit):
     ask = {"statement": "stapler for the office", "user_id": "u1", "scene": "office", "session_id": None, "k": 3}
-    server = ScriptedServer([
+    requests: list[dict] = []
+    handler = scripted([
         {"tool_calls": [_tool_call("1", "recommend", ask)]},
         {"tool_calls": [_tool_call("2", "record_feedback", {"user_id": "u1", "item_id": "o9", "kind": "like"}),
                         _tool_call("3", "search_items", {"text": "x", "bogus": 1})]},
         {"content": "Try the heavy duty stapler (o9)."},
-    ])  # fmt: skip
-    try:
-        result = run_tool_loop(toolkit, _client(server.url), "scripted", [{"role": "user", "content": "a stapler?"}])
-    finally:
-        server.close()
+    ], requests)  # fmt: skip
+    with serve(handler) as url:
+        result = run_tool_loop(toolkit, _client(url), "scripted", [{"role": "user", "content": "a stapler?"}])
     assert result.stopped == "answered"
     assert result.reply == "Try the heavy duty stapler (o9)."
     assert [c.name for c in result.calls] == ["recommend", "record_feedback", "search_items"]
@@ -89,19 +73,15 @@ def test_the_model_drives_the_tools_and_answers(toolkit):
     assert not result.calls[2].ok  # a bad call is an error object the model sees, not an exception
     assert toolkit.recommender.profiles.history("u1") == ["o9"]
     # every request offered the strict tool schemas; later ones carried the tool results back
-    assert {t["function"]["name"] for t in server.requests[0]["tools"]} >= {"recommend", "record_feedback"}
-    tool_msgs = [m for m in server.requests[2]["messages"] if m["role"] == "tool"]
+    assert {t["function"]["name"] for t in requests[0]["tools"]} >= {"recommend", "record_feedback"}
+    tool_msgs = [m for m in requests[2]["messages"] if m["role"] == "tool"]
     assert [m["tool_call_id"] for m in tool_msgs] == ["1", "2", "3"]
 
 
 def test_a_model_that_never_stops_calling_tools_is_cut_off(toolkit):
     call = {"tool_calls": [_tool_call("1", "search_items", {"text": "pens", "scene": "office", "k": 2})]}
-    server = ScriptedServer([call, call])
-    try:
-        result = run_tool_loop(toolkit, _client(server.url), "scripted", [{"role": "user", "content": "pens"}],
-                               max_rounds=2)  # fmt: skip
-    finally:
-        server.close()
+    with serve(scripted([call, call], [])) as url:
+        result = run_tool_loop(toolkit, _client(url), "scripted", [{"role": "user", "content": "pens"}], max_rounds=2)
     assert result.stopped == "max_rounds"
     assert len(result.calls) == 2
 

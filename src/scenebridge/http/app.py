@@ -24,7 +24,6 @@ from scenebridge.errors import ScenebridgeError, StoreError, UsageError
 from scenebridge.http.schemas import (
     ErrorBody,
     FeedbackRequest,
-    FeedbackResult,
     ForgetResult,
     Health,
     RecommendRequest,
@@ -35,6 +34,7 @@ from scenebridge.http.schemas import (
 )
 from scenebridge.http.sessions import SessionRegistry
 from scenebridge.http.settings import ApiSettings
+from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
 
 if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender
@@ -134,14 +134,14 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
             raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
         rec.sessions.drop(session_id)
 
-    @v1.post("/users/{user_id}/feedback", response_model=FeedbackResult, status_code=201,
+    @v1.post("/users/{user_id}/feedback", response_model=FeedbackRecorded, status_code=201,
              summary="Record a like, dislike, purchase or view; later turns in every scene use it")  # fmt: skip
-    def feedback(user_id: str, body: FeedbackRequest, user: Annotated[str, Depends(_required_user)]) -> FeedbackResult:
+    def feedback(
+        user_id: str, body: FeedbackRequest, user: Annotated[str, Depends(_required_user)]
+    ) -> FeedbackRecorded:
         if user_id != user:
             raise HTTPException(403, "feedback can only be recorded for the user in X-User-Id")
-        scene = rec.feedback(user_id, body.item_id, body.kind)
-        size = len(rec.profiles.history(user_id)) if rec.profiles is not None else 0
-        return FeedbackResult(user_id=user_id, item_id=body.item_id, scene=scene, kind=body.kind, history_size=size)
+        return record_feedback(rec, user_id, body.item_id, body.kind)
 
     @v1.delete("/users/{user_id}", response_model=ForgetResult, summary="Forget a user: profile and sessions")
     def forget(user_id: str, user: Annotated[str, Depends(_required_user)]) -> ForgetResult:

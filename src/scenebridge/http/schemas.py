@@ -10,7 +10,6 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "FeedbackRequest",
-    "FeedbackResult",
     "ForgetResult",
     "Health",
     "RecommendRequest",
@@ -41,16 +40,6 @@ class FeedbackRequest(_Body):
 
     item_id: str = Field(min_length=1, max_length=200, description="The catalogue item.")
     kind: Literal["like", "dislike", "purchase", "view"] = Field("like", description="What the user did.")
-
-
-class FeedbackResult(BaseModel):
-    """The recorded feedback: the item's scene and the size of the user's cross-scene history now."""
-
-    user_id: str
-    item_id: str
-    scene: str
-    kind: str
-    history_size: int
 
 
 class SessionCreate(_Body):

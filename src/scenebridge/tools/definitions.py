@@ -106,6 +106,8 @@ class Explanations(BaseModel):
 
 
 class FeedbackRecorded(BaseModel):
+    """The recorded feedback: the item's scene and the size of the user's cross-scene history now."""
+
     user_id: str
     item_id: str
     scene: str
@@ -145,10 +147,15 @@ def _explain(rec: Recommender, a: ExplainArgs) -> Explanations:
     return Explanations(explanations=rec.explain_scored(scored, facts, query.interests, a.language))
 
 
+def record_feedback(rec: Recommender, user_id: str, item_id: str, kind: str) -> FeedbackRecorded:
+    """Records feedback in the user's profile; the answer the tool and the HTTP API both give."""
+    scene = rec.feedback(user_id, item_id, kind)
+    size = len(rec.profiles.history(user_id)) if rec.profiles is not None else 0
+    return FeedbackRecorded(user_id=user_id, item_id=item_id, scene=scene, kind=kind, history_size=size)
+
+
 def _feedback(rec: Recommender, a: RecordFeedbackArgs) -> FeedbackRecorded:
-    scene = rec.feedback(a.user_id, a.item_id, a.kind)
-    size = len(rec.profiles.history(a.user_id)) if rec.profiles is not None else 0
-    return FeedbackRecorded(user_id=a.user_id, item_id=a.item_id, scene=scene, kind=a.kind, history_size=size)
+    return record_feedback(rec, a.user_id, a.item_id, a.kind)
 
 
 def _recommend(rec: Recommender, a: RecommendArgs) -> BaseModel:
