@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "ScenebridgeError", "StoreError", "UsageError"]
+__all__ = ["DatasetError", "EmbedderError", "LLMError", "ScenebridgeError", "StoreError", "UsageError"]
 
 
 class ScenebridgeError(Exception):
@@ -27,3 +27,11 @@ class DatasetError(ScenebridgeError):
 
 class StoreError(ScenebridgeError):
     """The item store cannot be opened, reached or used as asked (server down, wrong embedder, read-only)."""
+
+
+class LLMError(ScenebridgeError):
+    """The LLM could not answer (unreachable, timed out, model missing or corrupt)."""
+
+
+class EmbedderError(ScenebridgeError):
+    """An embedder failed at run time (an endpoint down, a bad answer)."""

@@ -10,15 +10,33 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from scenebridge.errors import UsageError
 
-__all__ = ["AgentSettings", "LLMSettings", "StoreSettings", "cache_dir", "config_path", "data_home"]
+__all__ = [
+    "MAX_K",
+    "AgentSettings",
+    "ApiSettings",
+    "LLMSettings",
+    "PrivacySettings",
+    "RedactMode",
+    "Settings",
+    "SettingsTable",
+    "StoreSettings",
+    "cache_dir",
+    "config_path",
+    "data_home",
+    "table",
+    "usage_error",
+]
+
+MAX_K = 50
+"""The most items one answer, search or rerank may return (every face and tool shares it)."""
 
 
 def config_path() -> Path:
@@ -34,6 +52,9 @@ def cache_dir() -> Path:
 def data_home() -> Path:
     """Where scenebridge keeps its data by default: ``$SCENEBRIDGE_HOME`` or ``~/.local/share/scenebridge``."""
     return Path(os.environ.get("SCENEBRIDGE_HOME", Path.home() / ".local" / "share" / "scenebridge"))
+
+
+_T = TypeVar("_T", bound="SettingsTable")
 
 
 class _TomlTable(PydanticBaseSettingsSource):
@@ -62,7 +83,10 @@ class _TomlTable(PydanticBaseSettingsSource):
         return table
 
 
-class _Settings(BaseSettings):
+class SettingsTable(BaseSettings):
+    """One table of settings (``[store]``, ``[llm]``, ...): explicit values, then ``SCENEBRIDGE_<TABLE>_*``
+    environment variables, then the config file's table, then the defaults. Plugins may subclass it."""
+
     table: ClassVar[str] = ""
 
     @classmethod
@@ -77,7 +101,7 @@ class _Settings(BaseSettings):
         return (init_settings, env_settings, _TomlTable(settings_cls, cls.table))
 
 
-class StoreSettings(_Settings):
+class StoreSettings(SettingsTable):
     """The item store: where it lives, which embedder fills it."""
 
     table: ClassVar[str] = "store"
@@ -92,7 +116,7 @@ class StoreSettings(_Settings):
     batch_size: int = Field(1024, ge=1, le=5461, description="Items per embed + upsert batch.")
 
 
-class LLMSettings(_Settings):
+class LLMSettings(SettingsTable):
     """The language model: a model name, a GGUF path, an OpenAI-compatible URL, ``fake`` or ``none``."""
 
     table: ClassVar[str] = "llm"
@@ -104,7 +128,7 @@ class LLMSettings(_Settings):
     timeout: float = Field(60.0, gt=0, description="Seconds before a hosted LLM call is abandoned.")
 
 
-class AgentSettings(_Settings):
+class AgentSettings(SettingsTable):
     """The agent's turn: which reranker, where profiles live, how explanations are worded."""
 
     table: ClassVar[str] = "agent"
@@ -129,5 +153,87 @@ class AgentSettings(_Settings):
 
     profiles: Path = Field(default_factory=lambda: data_home() / "profiles.sqlite", description="Profile database.")
     explain: Literal["template", "llm"] = Field("template", description="Explanation wording: template or llm.")
-    k: int = Field(10, ge=1, le=50, description="Items per answer.")
+    k: int = Field(10, ge=1, le=MAX_K, description="Items per answer.")
     retrieve_k: int = Field(100, ge=1, le=1000, description="Candidates retrieved before reranking.")
+
+
+RedactMode = Literal["off", "hosted", "all"]
+
+
+class PrivacySettings(SettingsTable):
+    """What leaves the machine."""
+
+    table: ClassVar[str] = "privacy"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_PRIVACY_", extra="forbid")
+
+    redact: RedactMode = Field("hosted", description="Redact before: hosted LLMs only, all LLMs, or off.")
+
+
+class ApiSettings(SettingsTable):
+    """The HTTP API: an optional bearer token and limits."""
+
+    table: ClassVar[str] = "api"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_API_", extra="forbid")
+
+    token: str | None = Field(None, description="Bearer token every /v1 request must carry; none = open.")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
+    max_sessions: int = Field(10_000, ge=1, description="Sessions kept (least recently used dropped).")
+    max_sessions_per_user: int = Field(100, ge=1, description="Open sessions one user may hold.")
+    turn_log: int = Field(50, ge=1, description="Turns remembered per session for GET /v1/sessions/{id}.")
+
+
+class Settings(BaseModel):
+    """Every table in one composed model: what :func:`scenebridge.build.build_recommender` takes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @classmethod
+    def load(cls, **tables: dict[str, Any] | None) -> Settings:
+        """Reads every table, with explicit values (e.g. command-line options) on top; ``None`` values are unset.
+
+        Example: ``Settings.load(store={"path": folder}, llm={"spec": "none"})``.
+
+        Raises:
+            UsageError: for an unknown table, or a value a table refuses (the message names the key and the fix).
+        """
+        models: dict[str, type[SettingsTable]] = {"store": StoreSettings, "llm": LLMSettings, "agent": AgentSettings,
+                                                   "privacy": PrivacySettings, "api": ApiSettings}  # fmt: skip
+        unknown = sorted(set(tables) - set(models))
+        if unknown:
+            msg = f"unknown settings table(s) {', '.join(unknown)}; the tables are: {', '.join(models)}"
+            raise UsageError(msg)
+        built: dict[str, Any] = {}
+        for name, model in models.items():
+            given = {k: v for k, v in (tables.get(name) or {}).items() if v is not None}
+            built[name] = table(model, **given)
+        return cls(**built)
+
+
+def table(model: type[_T], **values: Any) -> _T:
+    """One settings table, a refused value turned into a :class:`UsageError` naming the key and how to set it.
+
+    Raises:
+        UsageError: for a bad value from an argument, the environment or the config file.
+    """
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise usage_error(model, exc) from None
+
+
+def usage_error(model: type[SettingsTable], exc: ValidationError) -> UsageError:
+    """A settings validation error as one line per bad key: where it is set and what it must be."""
+    lines = []
+    prefix = str(model.model_config.get("env_prefix", ""))
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err.get("loc", ())) or "?"
+        env = f"{prefix}{key.split('.')[0].upper()}"
+        lines.append(f"bad setting [{model.table}] {key}: {err.get('msg', 'invalid')} (set it with the option, "
+                     f"{env}, or [{model.table}] {key} in {config_path()})")  # fmt: skip
+    return UsageError("\n".join(lines))

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from scenebridge.agent import get_llm, parse_interests
+from scenebridge.agent import parse_interests
+from scenebridge.llm import get_llm
 from tests.helpers import free_port
 from tests.integration.test_parse_real import SCENES, require_model
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scenebridge.agent import InterestSummary, get_llm, parse_interests
-from scenebridge.agent.llm import LLM
+from scenebridge.agent import InterestSummary, parse_interests
+from scenebridge.llm import LLM, get_llm
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ SCENES = ["art", "office", "food", "kitchen"]
 
 def require_model(name: str = SMALL) -> Path:
     """The installed GGUF of ``name`` and an importable llama_cpp, or a CI failure / a local skip."""
-    from scenebridge.models import model_path
+    from scenebridge.llm.models import model_path
 
     path = model_path(name)
     problem = None

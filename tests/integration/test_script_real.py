@@ -25,7 +25,7 @@ def test_every_example_script_passes_with_the_fake_llm():
 
 
 def test_the_chinese_script_passes_with_the_real_small_model():
-    from scenebridge.models import model_path
+    from scenebridge.llm.models import model_path
 
     if not model_path("qwen2.5-coder-0.5b").is_file() or not _has_llama():
         if os.environ.get("CI") == "true":

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def _model() -> Path:
     pytest.importorskip("llama_cpp")
-    from scenebridge.models import model_path
+    from scenebridge.llm.models import model_path
 
     path = model_path("qwen2.5-coder-0.5b")
     if not path.is_file():
@@ -32,8 +32,8 @@ def _model() -> Path:
 def recommender(tmp_path_factory):
     import pandas as pd
 
-    from scenebridge.agent import get_llm
     from scenebridge.agent.turn import Recommender
+    from scenebridge.llm import get_llm
     from scenebridge.store import ItemStore, cached_embedder
     from scenebridge.store.profiles import ProfileStore
 

@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from scenebridge.agent import InterestSummary, LLMError, ScriptedLLM, clean_statement, lexical_parse, parse_interests
-from scenebridge.agent.fallback import scene_evidence, want_clause
+from scenebridge.agent import InterestSummary, clean_statement, lexical_parse, parse_interests
+from scenebridge.agent.lexical import scene_evidence, want_clause
 from scenebridge.agent.parse import SceneClassifier, wire_schema
-from scenebridge.errors import UsageError
+from scenebridge.errors import LLMError, UsageError
+from scenebridge.llm import ScriptedLLM
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 import pytest
 
-from scenebridge.eval.bench_store import bench_store, bench_texts
+from scenebridge.bench.store import bench_store, bench_texts
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from scenebridge.errors import UsageError
-from scenebridge.store.embed import EmbedderError, HashingEmbedder, OpenAIEmbedder, get_embedder
+from scenebridge.errors import EmbedderError, UsageError
+from scenebridge.store.embed import HashingEmbedder, OpenAIEmbedder, get_embedder
 from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit

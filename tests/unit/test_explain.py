@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from scenebridge.agent import ScriptedLLM
 from scenebridge.agent.exclusions import ExclusionFilter
 from scenebridge.agent.explain import ExplainInput, GroundingChecker, explain_items, template_explanation
+from scenebridge.llm import ScriptedLLM
 from scenebridge.rerank.api import Evidence
 
 pytestmark = pytest.mark.unit

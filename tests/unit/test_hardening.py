@@ -18,13 +18,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from scenebridge.agent import ScriptedLLM
 from scenebridge.agent.explain import ExplainInput, GroundingChecker
-from scenebridge.agent.llm.base import LLMError
 from scenebridge.agent.turn import Recommender, TurnResult
-from scenebridge.errors import ScenebridgeError, StoreError, UsageError
+from scenebridge.errors import LLMError, ScenebridgeError, StoreError, UsageError
 from scenebridge.http import create_app
-from scenebridge.http.settings import ApiSettings
+from scenebridge.llm import ScriptedLLM
+from scenebridge.settings import ApiSettings
 from scenebridge.store import HashingEmbedder, ItemStore
 from scenebridge.store.profiles import ProfileStore
 from scenebridge.tools import Toolkit
@@ -220,7 +219,7 @@ class _Slow(BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("fault", ["invalid JSON", "wrong types", "empty answer", "raises", "timeout", "unreachable"])
 def test_llm_faults_fall_back_to_the_lexical_parser(store, fault):
-    from scenebridge.agent.llm.openai_compat import OpenAICompatLLM
+    from scenebridge.llm.openai_compat import OpenAICompatLLM
 
     statement = "gel pens for the office, no printer ink"
     if fault == "timeout":
@@ -247,7 +246,7 @@ def test_llm_faults_fall_back_to_the_lexical_parser(store, fault):
 
 
 def test_missing_or_corrupt_model_file(tmp_path):
-    from scenebridge.agent.llm.base import get_llm
+    from scenebridge.llm.registry import get_llm
 
     with pytest.raises(UsageError, match="not found"):
         get_llm(str(tmp_path / "missing.gguf"))
@@ -263,7 +262,11 @@ def test_missing_or_corrupt_model_file(tmp_path):
 
 
 def test_store_missing_empty_down_or_broken(tmp_path):
-    from scenebridge.agent.factory import open_store
+    from scenebridge.build import build_store
+    from scenebridge.settings import StoreSettings
+
+    def open_store(path, embedder):
+        return build_store(settings=StoreSettings(path=path, embedder=embedder))
 
     with pytest.raises(UsageError, match="no item store at"):
         open_store(tmp_path / "nowhere", embedder="hashing")
@@ -441,8 +444,8 @@ def test_concurrent_turns_on_one_session_are_serialised(rec):
 
 
 def test_redaction_before_a_hosted_llm():
-    from scenebridge.agent.llm.openai_compat import OpenAICompatLLM
-    from scenebridge.privacy import RedactingLLM, redact, with_redaction
+    from scenebridge.llm.openai_compat import OpenAICompatLLM
+    from scenebridge.llm.redact import RedactingLLM, redact, with_redaction
 
     text = ("I'm jane.doe@example.com, call +1 (415) 555-0132 or 13812345678, 身份证110101199003071234, "
             "order id: AB-99231, card 4111 1111 1111 1111; I want gel pens 24 colors for the office")  # fmt: skip
@@ -460,9 +463,12 @@ def test_redaction_before_a_hosted_llm():
     once = with_redaction(hosted, "all")
     assert with_redaction(once, "all") is once  # idempotent
     assert with_redaction(once, "off") is hosted  # and "off" unwraps
-    from scenebridge.agent.factory import open_llm
+    from scenebridge.build import build_llm
+    from scenebridge.settings import LLMSettings
 
-    assert isinstance(open_llm("http://127.0.0.1:9/v1"), RedactingLLM)  # every face gets it by default
+    assert isinstance(
+        build_llm(settings=LLMSettings(spec="http://127.0.0.1:9/v1")), RedactingLLM
+    )  # every face gets it by default
     fake = ScriptedLLM([summary_json(["gel pens"], "office")])
     wrapped = RedactingLLM(fake)
     wrapped.complete([{"role": "system", "content": "sys a@b.co"}, {"role": "user", "content": text}])
@@ -475,7 +481,7 @@ def test_redaction_before_a_hosted_llm():
 
 def test_redacting_llm_in_a_turn(store):
     fake = ScriptedLLM([summary_json(["gel pens"], "office")])
-    from scenebridge.privacy import RedactingLLM
+    from scenebridge.llm.redact import RedactingLLM
 
     rec = Recommender(store, llm=RedactingLLM(fake))
     result = rec.turn("mail me at a.b@corp.com or 415-555-0132: gel pens for the office")

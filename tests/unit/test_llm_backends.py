@@ -6,9 +6,9 @@ from typing import ClassVar
 
 import pytest
 
-from scenebridge.agent import get_llm, parse_interests
-from scenebridge.agent.llm import LLMError
+from scenebridge.agent import parse_interests
 from scenebridge.errors import UsageError
+from scenebridge.llm import LLMError, get_llm
 from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
@@ -72,7 +72,7 @@ def test_registry_errors(tmp_path, monkeypatch):
 
 
 def test_llama_threads_from_the_environment(monkeypatch):
-    from scenebridge.agent.llm.llama_cpp import _default_threads
+    from scenebridge.llm.llama_cpp import _default_threads
 
     monkeypatch.setenv("SCENEBRIDGE_LLAMA_THREADS", "1")
     assert _default_threads() == 1

@@ -2,8 +2,7 @@ import math
 
 import pytest
 
-from scenebridge.eval.context import top_k
-from scenebridge.eval.metrics import coverage, hit_rate, mean_metrics, mrr, ndcg, recall
+from scenebridge.eval.metrics import coverage, hit_rate, mean_metrics, mrr, ndcg, recall, top_k
 
 pytestmark = pytest.mark.unit
 

@@ -5,9 +5,9 @@ import zipfile
 
 import pytest
 
-from scenebridge import models
 from scenebridge.errors import ScenebridgeError, UsageError
-from scenebridge.models import ModelSpec, install_model
+from scenebridge.llm import models
+from scenebridge.llm.models import ModelSpec, install_model
 
 pytestmark = pytest.mark.unit
 

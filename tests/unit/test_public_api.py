@@ -7,13 +7,26 @@ import scenebridge
 import scenebridge.agent
 import scenebridge.data
 import scenebridge.eval
+import scenebridge.llm
 import scenebridge.store
 
 pytestmark = pytest.mark.unit
 
 
 def test_public_names_are_pinned():
-    assert scenebridge.__all__ == ["DatasetError", "ScenebridgeError", "UsageError", "__version__"]
+    assert scenebridge.__all__ == [
+        "DatasetError",
+        "EmbedderError",
+        "LLMError",
+        "Recommender",
+        "ScenebridgeError",
+        "Settings",
+        "StoreError",
+        "TurnResult",
+        "UsageError",
+        "__version__",
+        "build_recommender",
+    ]
     assert sorted(scenebridge.data.__all__) == sorted(
         [
             "CleanReport",
@@ -31,8 +44,9 @@ def test_public_names_are_pinned():
     )
     assert "evaluate" in scenebridge.eval.__all__
     assert "get_embedder" in scenebridge.store.__all__
-    assert {"InterestSummary", "parse_interests", "get_llm", "ScriptedLLM"} <= set(scenebridge.agent.__all__)
-    for mod in (scenebridge, scenebridge.agent, scenebridge.data, scenebridge.eval, scenebridge.store):
+    assert {"InterestSummary", "parse_interests"} <= set(scenebridge.agent.__all__)
+    assert {"LLM", "get_llm", "ScriptedLLM"} <= set(scenebridge.llm.__all__)
+    for mod in (scenebridge, scenebridge.agent, scenebridge.data, scenebridge.eval, scenebridge.llm, scenebridge.store):
         for name in mod.__all__:
             assert hasattr(mod, name), f"{mod.__name__}.{name}"
 

@@ -169,7 +169,7 @@ def test_train_cli_bad_scene_is_one_clear_line(tiny_dataset, tmp_path):
 
 
 def test_rerank_benchmark_times_every_stage(trained):
-    from scenebridge.eval.bench_rerank import bench_rerank
+    from scenebridge.bench.rerank import bench_rerank
 
     data, model_dir, _ = trained
     result = bench_rerank(load_dataset(data), model_dir, n_candidates=12, users=5)
@@ -250,12 +250,12 @@ def test_interest_evidence_names_the_interest_nearest_to_the_item():
 
 
 def test_a_scene_router_sends_each_query_to_its_scene_model(trained, tmp_path):
-    from scenebridge.agent.factory import load_trained_reranker
+    from scenebridge.build import build_reranker
     from scenebridge.rerank.router import SceneRouter
 
     data, a_to_b, _ = trained
     train(load_dataset(data), "b", "a", tmp_path / "b-a", CFG.model_copy(update={"epochs": 1}))
-    router = load_trained_reranker([a_to_b, tmp_path / "b-a"])
+    router = build_reranker(folders=[a_to_b, tmp_path / "b-a"])
     assert isinstance(router, SceneRouter)
     assert isinstance(router, Reranker)
     assert router.scenes == ("a", "b")
@@ -265,7 +265,7 @@ def test_a_scene_router_sends_each_query_to_its_scene_model(trained, tmp_path):
     with pytest.raises(UsageError, match="no trained reranker for scene 'c'"):
         router.candidates(RerankQuery(scene="c"), 5)
     with pytest.raises(UsageError, match="two trained rerankers serve scene 'b'"):
-        load_trained_reranker([a_to_b, a_to_b])
+        build_reranker(folders=[a_to_b, a_to_b])
 
 
 def test_reranker_folders_from_the_environment(monkeypatch, tmp_path):

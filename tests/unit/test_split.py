@@ -5,8 +5,9 @@ import pytest
 
 from scenebridge.data.format import Dataset, load_dataset
 from scenebridge.data.split import cold_start_split
+from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
-from scenebridge.eval.context import Context
+from scenebridge.eval.baselines import fitted
 from scenebridge.eval.harness import evaluate
 
 pytestmark = pytest.mark.unit
@@ -56,9 +57,9 @@ def test_canary_item_seen_only_by_hidden_users_gets_no_behaviour_signal(tiny_dat
     assert ctx.X[:, ctx.item_index["canary"]].nnz == 0
     col = split.target_items.index("canary")
     users = split.test_users
-    assert (ctx.fitted("popularity").score(users)[:, col] == 0).all()
-    assert (ctx.fitted("itemknn").score(users)[:, col] == 0).all()
-    als = ctx.fitted("als").score(users)
+    assert (fitted(ctx, "popularity").score(users)[:, col] == 0).all()
+    assert (fitted(ctx, "itemknn").score(users)[:, col] == 0).all()
+    als = fitted(ctx, "als").score(users)
     assert abs(als[:, col]).max() < 1e-3 < abs(als).max()
     result = evaluate(ds, "a", "b", methods=["popularity"])
     assert all(items[-1] == "canary" or "canary" not in items for items in result.rankings["popularity"].values())

@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from scenebridge.agent.llm.base import LLMError
 from scenebridge.agent.turn import Recommender
+from scenebridge.errors import LLMError
 from scenebridge.store.profiles import ProfileStore
 from scenebridge.tools import Toolkit, run_tool_loop
 from tests.helpers import send_json, serve

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from scenebridge.agent import ScriptedLLM
 from scenebridge.agent.turn import Recommender
+from scenebridge.llm import ScriptedLLM
 from scenebridge.store.profiles import ProfileStore
 from scenebridge.tools import TOOLS, Toolkit, dispatch, langchain_tools, openai_tools
 from tests.unit.turn_fixtures import build_store, summary_json

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scenebridge.agent import ScriptedLLM
 from scenebridge.agent.explain import ExplainInput, GroundingChecker
 from scenebridge.agent.session import read_refinement
 from scenebridge.agent.turn import STAGES, Recommender
 from scenebridge.errors import UsageError
+from scenebridge.llm import ScriptedLLM
 from scenebridge.store.profiles import ProfileStore
 from tests.unit.turn_fixtures import ITEMS, build_store, summary_json
 

@@ -69,8 +69,8 @@ def test_recommend_table(store, tmp_path):
     [
         (["recommend", "  "], "error: the statement is empty"),
         (["recommend", "pens", "--scene", "garden"], "error: unknown scene 'garden'"),
-        (["recommend", "pens", "-k", "0"], "error: bad agent setting"),
-        (["recommend", "pens", "--explain", "poetry"], "error: bad agent setting"),
+        (["recommend", "pens", "-k", "0"], "error: bad setting [agent]"),
+        (["recommend", "pens", "--explain", "poetry"], "error: bad setting [agent]"),
         (["recommend", "pens", "--scene", "office", "--reranker", "/nonexistent"], "error: no reranker folder"),
         (["recommend", "pens", "--llm", "gpt-17"], "error: unknown LLM 'gpt-17'"),
     ],
@@ -129,7 +129,7 @@ def test_bench_turn_runs(store, tmp_path):
 
 
 def test_bench_turn_with_cross_scene_users(store, tmp_path):
-    from scenebridge.eval.bench_turn import bench_turn, load_histories
+    from scenebridge.bench.turn import bench_turn, load_histories
     from tests.conftest import make_dataset
 
     labels = tmp_path / "labels.yaml"

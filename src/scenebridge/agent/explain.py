@@ -18,7 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from scenebridge.agent.llm.base import LLM, LLMError, Message
+from scenebridge.agent.lexical import default_scene_hints
+from scenebridge.errors import LLMError
+from scenebridge.llm.protocol import LLM, Message
+from scenebridge.prompts import load_prompt
 from scenebridge.rerank.api import Evidence
 
 __all__ = ["ExplainInput", "Explanation", "GroundingChecker", "explain_items", "template_explanation"]
@@ -113,7 +116,6 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
 @cache
 def zh_scene(scene: str) -> str:
     """A scene's Chinese name from the built-in scene hints ("office" -> "办公用品"), else the name itself."""
-    from scenebridge.agent.fallback import default_scene_hints
 
     cjk = [w for w in default_scene_hints().get(scene, ()) if re.search(r"[\u4e00-\u9fff]", w)]
     return next((w for w in cjk if w.endswith("用品")), cjk[0] if cjk else scene)
@@ -216,7 +218,6 @@ class _Answer(BaseModel):
 
 
 def _llm_wording(inputs: Sequence[ExplainInput], llm: LLM, language: str) -> tuple[dict[str, str], str | None]:
-    from scenebridge.prompts import load_prompt
 
     prompt = load_prompt("explain")
     items = [

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scenebridge.agent.fallback import (
+from scenebridge.agent.lexical import (
     SceneEvidence,
     default_scene_hints,
     lexical_parse,
     scene_evidence,
     want_clause,
 )
-from scenebridge.agent.llm.base import LLM, LLMError, Message
 from scenebridge.agent.summary import InterestSummary, Topic
-from scenebridge.errors import UsageError
+from scenebridge.errors import LLMError, UsageError
+from scenebridge.llm.protocol import LLM, Message
 from scenebridge.prompts import load_prompt
 
 if TYPE_CHECKING:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from scenebridge.store.embed import UseMultilingualEmbedder
+
 __all__ = ["QueryEmbedder"]
 
 
@@ -33,7 +35,6 @@ class QueryEmbedder:
         """A query embedder for a store's embedder; USE gets its own single-threaded copy (measured 10x faster
         for one text than 2 BLAS threads while other work shares the cores)."""
         inner = getattr(store_embedder, "inner", store_embedder)
-        from scenebridge.store.embed import UseMultilingualEmbedder
 
         if isinstance(inner, UseMultilingualEmbedder):
             inner = UseMultilingualEmbedder(threads=1)

@@ -112,8 +112,9 @@ class SessionStore:
     A session belongs to the user who opened it: using its id with another user id is refused.
     """
 
-    def __init__(self, max_sessions: int = 10_000) -> None:
+    def __init__(self, max_sessions: int = 10_000, per_user: int = 100) -> None:
         self.max_sessions = max_sessions
+        self.per_user = per_user
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -18,17 +18,20 @@ from pydantic import BaseModel, Field
 
 from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
 from scenebridge.agent.explain import ExplainInput, Explanation, explain_items, zh_scene
-from scenebridge.agent.fallback import lexical_parse
+from scenebridge.agent.lexical import default_scene_hints, lexical_parse
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
+from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.session import Session, SessionStore, is_pure_refinement, read_refinement
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery, Scored
+from scenebridge.rerank.content import ContentReranker
+from scenebridge.store.embed import UseMultilingualEmbedder
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from scenebridge.agent.llm.base import LLM
+    from scenebridge.llm.protocol import LLM
     from scenebridge.store.chroma import Hit, ItemStore
     from scenebridge.store.profiles import ProfileStore
 
@@ -118,6 +121,7 @@ class Recommender:
             a :class:`SceneClassifier` on the store's embedder, with the LLM's scene as one vote (86.7 % alone vs
             the 1.5B model's 66.7 % on the labelled set), except for the hashing embedder, whose vectors carry no
             meaning; ``None``: the LLM's scene; or a classifier of your own.
+        sessions: the session store (one per recommender; sized by ``[api]`` in :mod:`scenebridge.build`).
     """
 
     def __init__(
@@ -133,8 +137,8 @@ class Recommender:
         scene_hints: Mapping[str, Sequence[str]] | None = None,
         mirror: bool = False,
         classifier: SceneClassifier | Literal["auto"] | None = "auto",
+        sessions: SessionStore | None = None,
     ) -> None:
-        from scenebridge.agent.query_embed import QueryEmbedder
 
         self._embedder = QueryEmbedder.for_store(store.embedder)
         self.query_embedder = self._embedder
@@ -159,7 +163,7 @@ class Recommender:
         self.retrieve_k = retrieve_k
         self.behaviour_k = behaviour_k
         self.scene_hints = scene_hints
-        self.sessions = SessionStore()
+        self.sessions = sessions if sessions is not None else SessionStore()
         self.scenes = store.scenes
         semantic = not self._embedder.model_id.startswith("hashing-")
         if classifier == "auto":
@@ -173,8 +177,6 @@ class Recommender:
 
     def _content_reranker(self, store: ItemStore) -> Reranker:
         if self._content is None:
-            from scenebridge.rerank.content import ContentReranker
-
             self._content = ContentReranker(store, embedder=self._embedder)
         return self._content
 
@@ -280,7 +282,6 @@ class Recommender:
         return vec, interests, topic_vecs
 
     def _hints(self, scene: str) -> list[str]:
-        from scenebridge.agent.fallback import default_scene_hints
 
         return [*(self.scene_hints or {}).get(scene, ()), *default_scene_hints().get(scene, ())]
 
@@ -490,7 +491,6 @@ def _same_embedder(wanted: str, model_id: str) -> bool:
     """Whether a reranker's embedder (a model id, or an embedder spec such as ``use-multilingual``) is the store's."""
     if wanted == model_id:
         return True
-    from scenebridge.store.embed import UseMultilingualEmbedder
 
     name, _, arg = wanted.partition(":")
     known = {"use-multilingual": UseMultilingualEmbedder.model_id, "hashing": f"hashing-{arg or 256}"}

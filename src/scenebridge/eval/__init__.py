@@ -1,9 +1,10 @@
-"""Evaluation: metrics, baselines, the benchmark harness, reports and plots."""
+"""Offline accuracy: metrics, baselines, the benchmark harness, reports and plots (never the agent)."""
 
-from scenebridge.eval.baselines import METHODS, Method, make_method
-from scenebridge.eval.context import Context, Progress, SilentProgress, top_k
+from scenebridge.data.visible import Context
+from scenebridge.eval.baselines import METHODS, Method, fitted, make_method, valid_ndcg
 from scenebridge.eval.harness import RANKING_DEPTH, EvalResult, evaluate, write_outputs
-from scenebridge.eval.metrics import KS, coverage, hit_rate, mean_metrics, mrr, ndcg, recall
+from scenebridge.eval.metrics import KS, coverage, hit_rate, mean_metrics, mrr, ndcg, recall, top_k
+from scenebridge.progress import Progress, SilentProgress
 
 __all__ = [
     "KS",
@@ -16,6 +17,7 @@ __all__ = [
     "SilentProgress",
     "coverage",
     "evaluate",
+    "fitted",
     "hit_rate",
     "make_method",
     "mean_metrics",
@@ -23,5 +25,6 @@ __all__ = [
     "ndcg",
     "recall",
     "top_k",
+    "valid_ndcg",
     "write_outputs",
 ]

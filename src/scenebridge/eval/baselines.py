@@ -1,6 +1,6 @@
 """Baseline recommenders for the cold-start cross-scene protocol.
 
-Each method fits on a :class:`~scenebridge.eval.context.Context` (visible interactions only) and scores every
+Each method fits on a :class:`~scenebridge.data.visible.Context` (visible interactions only) and scores every
 target-scene item for a list of users. Hyper-parameters, where a method has them, are chosen on valid users.
 """
 
@@ -16,8 +16,10 @@ import scipy.sparse as sp
 
 from scenebridge.data.format import item_texts
 from scenebridge.data.preprocess import minmax, normalize_text, zscore
+from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
-from scenebridge.eval.context import Context
+from scenebridge.eval.metrics import ndcg, top_k
+from scenebridge.store.embed import cached_embedder
 
 __all__ = [
     "METHODS",
@@ -29,7 +31,9 @@ __all__ = [
     "SeedDotMethod",
     "StackMethod",
     "TfidfMethod",
+    "fitted",
     "make_method",
+    "valid_ndcg",
 ]
 
 
@@ -82,7 +86,7 @@ class ItemKnnMethod:
         best = -1.0
         for shrink in self.shrinks:
             self.sim = sp.csr_matrix((coo.data / (norm + np.float32(shrink)), (coo.row, coo.col)), shape=co.shape)
-            val = ctx.valid_ndcg(self.score)
+            val = valid_ndcg(ctx, self.score)
             if val > best:
                 best, chosen = val, (self.sim, shrink)
         self.sim, self.shrink = chosen
@@ -133,7 +137,7 @@ class AlsMethod:
         with threadpool_limits(1, "blas"):
             for factors, reg in self.grid:
                 self._train(factors, reg, ctx)
-                val = ctx.valid_ndcg(self.score)
+                val = valid_ndcg(ctx, self.score)
                 if val > best:
                     best, chosen = val, (self.user_factors, self.item_factors, factors, reg)
         self.user_factors, self.item_factors, self.factors, self.regularization = chosen
@@ -171,7 +175,6 @@ class SeedDotMethod:
         self.embedder_name = embedder
 
     def fit(self, ctx: Context) -> None:
-        from scenebridge.store.embed import cached_embedder
 
         self.ctx = ctx
         self.embedder = cached_embedder(self.embedder_name)
@@ -197,7 +200,7 @@ class HybridMethod:
     grid = (0.0, 1.0, 2.0)
 
     def fit(self, ctx: Context) -> None:
-        self.methods = [ctx.fitted(name) for name in self.parts]
+        self.methods = [fitted(ctx, name) for name in self.parts]
         self.log_pop = np.log1p(np.asarray(ctx.X[:, ctx.tgt_cols].sum(axis=0)).ravel())
         self.weights: tuple[float, ...] = (1.0,) + (0.0,) * len(self.parts)
         users = ctx.split.valid_users[:1000]
@@ -208,7 +211,7 @@ class HybridMethod:
         for weights in itertools.product(self.grid, repeat=len(self.parts) + 1):
             if not any(weights):
                 continue
-            val = ctx.valid_ndcg(partial(self._score_cached, cached, weights))
+            val = valid_ndcg(ctx, partial(self._score_cached, cached, weights))
             if val > best:
                 best, self.weights = val, weights
         names = "/".join((*self.parts, "popularity"))
@@ -248,7 +251,7 @@ class StackMethod:
     def fit(self, ctx: Context) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        self.methods = [ctx.fitted(name) for name in self.parts]
+        self.methods = [fitted(ctx, name) for name in self.parts]
         users = ctx.split.valid_users[:1000]
         self.coef = np.ones(len(self.parts), dtype=np.float32)
         if not users:
@@ -316,3 +319,24 @@ def make_method(name: str) -> Method:
     except KeyError:
         msg = f"unknown method {name!r}; choose from: {', '.join(METHODS)}"
         raise UsageError(msg) from None
+
+
+def fitted(ctx: Context, name: str) -> Method:
+    """A fitted method by name, fitting it on first use and keeping it in ``ctx``, so combinations reuse parts."""
+    if name not in ctx.methods:
+        method = make_method(name)
+        method.fit(ctx)
+        ctx.methods[name] = method
+    method_: Method = ctx.methods[name]
+    return method_
+
+
+def valid_ndcg(ctx: Context, score: Callable[[Sequence[str]], np.ndarray], k: int = 10, max_users: int = 1000) -> float:
+    """Mean NDCG@k over valid users: the model-selection signal (never the test users)."""
+    users = ctx.split.valid_users[:max_users]
+    if not users:
+        return 0.0
+    top = top_k(score(users), k)
+    target = ctx.split.target_items
+    vals = [ndcg([target[j] for j in top[i]], ctx.split.valid_truth[u], k) for i, u in enumerate(users)]
+    return float(np.mean(vals))

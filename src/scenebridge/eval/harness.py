@@ -11,9 +11,12 @@ from pathlib import Path
 
 from scenebridge.data.format import Dataset
 from scenebridge.data.split import CrossSceneSplit, cold_start_split
-from scenebridge.eval.baselines import METHODS, make_method
-from scenebridge.eval.context import Context, Progress, SilentProgress, top_k
-from scenebridge.eval.metrics import KS, coverage, mean_metrics
+from scenebridge.data.visible import Context
+from scenebridge.eval.baselines import METHODS, fitted, make_method
+from scenebridge.eval.metrics import KS, coverage, mean_metrics, top_k
+from scenebridge.eval.report import write_plots, write_report
+from scenebridge.progress import Progress, SilentProgress
+from scenebridge.rerank.evaluate import FusionMethod
 
 __all__ = ["RANKING_DEPTH", "EvalResult", "evaluate", "write_outputs"]
 
@@ -62,8 +65,6 @@ def evaluate(
     split = cold_start_split(ds, source, target, seed=seed)
     ctx = Context.build(split, seed=seed, progress=progress)
     if reranker is not None:
-        from scenebridge.rerank.evaluate import FusionMethod
-
         for mode in ("history", "statement"):
             fusion = FusionMethod(reranker, mode)
             fusion.fit(ctx)  # fails early (wrong scenes, other catalogue) before the baselines run
@@ -74,7 +75,7 @@ def evaluate(
     users = split.test_users
     for name in names:
         t0 = time.perf_counter()
-        method = ctx.fitted(name)
+        method = fitted(ctx, name)
         t1 = time.perf_counter()
         advance = progress.task(f"{name}: ranking {len(users):,} users", len(users))
         ranked: dict[str, list[str]] = {}
@@ -110,7 +111,6 @@ def evaluate(
 
 def write_outputs(result: EvalResult, out: str | Path) -> Path:
     """Writes rankings.jsonl, report.md, plots, and finally metrics.json (so its presence means complete)."""
-    from scenebridge.eval.report import write_plots, write_report
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

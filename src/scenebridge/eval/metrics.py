@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["KS", "METRICS", "coverage", "hit_rate", "mean_metrics", "mrr", "ndcg", "recall"]
+import numpy as np
+
+__all__ = ["KS", "METRICS", "coverage", "hit_rate", "mean_metrics", "mrr", "ndcg", "recall", "top_k"]
 
 KS = (10, 20, 50)
 METRICS = ("recall", "ndcg", "hr", "mrr")
@@ -61,3 +63,13 @@ def coverage(rankings: Iterable[Sequence[str]], n_items: int, k: int) -> float:
     for ranked in rankings:
         shown.update(ranked[:k])
     return len(shown) / n_items if n_items else 0.0
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k best scores per row, best first; ties go to the lower index (deterministic)."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    rows = np.arange(scores.shape[0])[:, None]
+    # lexsort's last key is primary: score descending, then column index ascending.
+    order = np.lexsort((part, -scores[rows, part]), axis=1)
+    return part[rows, order]

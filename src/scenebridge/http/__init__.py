@@ -2,6 +2,6 @@
 
 from scenebridge.http.app import create_app
 from scenebridge.http.server import running
-from scenebridge.http.settings import ApiSettings
+from scenebridge.settings import ApiSettings
 
 __all__ = ["ApiSettings", "create_app", "running"]

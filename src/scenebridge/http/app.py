@@ -33,7 +33,7 @@ from scenebridge.http.schemas import (
     TurnRequest,
 )
 from scenebridge.http.sessions import SessionRegistry
-from scenebridge.http.settings import ApiSettings
+from scenebridge.settings import ApiSettings
 from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
 
 if TYPE_CHECKING:

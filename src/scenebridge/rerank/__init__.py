@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery, Scored
+from scenebridge.rerank.fusion import load_reranker as _load
 
 if TYPE_CHECKING:
     from scenebridge.rerank.fusion import FusionReranker
@@ -19,6 +20,5 @@ def load_reranker(path: str | Path, embedder: str | None = None) -> FusionRerank
     Raises:
         UsageError: for a missing or incomplete folder, another feature spec, or a different ``embedder``.
     """
-    from scenebridge.rerank.fusion import load_reranker as _load
 
     return _load(path, embedder)

@@ -21,8 +21,8 @@ from scenebridge.rerank.features import FEATURES
 
 if TYPE_CHECKING:
     from scenebridge.data.split import CrossSceneSplit
+    from scenebridge.rerank.config import TrainConfig, TrainReport
     from scenebridge.rerank.model import FusionNet
-    from scenebridge.rerank.train import TrainConfig, TrainReport
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "save_checkpoint"]
 

@@ -8,9 +8,10 @@ from typing import Literal
 
 import numpy as np
 
+from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
-from scenebridge.eval.context import Context
 from scenebridge.rerank.behaviour import Behaviour
+from scenebridge.rerank.checkpoint import load_checkpoint
 from scenebridge.rerank.features import UserQuery, build_batch
 from scenebridge.rerank.statement import statement_vectors
 
@@ -28,7 +29,6 @@ class FusionMethod:
         self.name = "fusion" if mode == "history" else "fusion-statement"
 
     def fit(self, ctx: Context) -> None:
-        from scenebridge.rerank.checkpoint import load_checkpoint
 
         self.ctx = ctx
         self.ckpt = load_checkpoint(self.path)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scenebridge.data.format import Dataset
-    from scenebridge.rerank.train import TrainConfig
+    from scenebridge.rerank.config import TrainConfig
 
 __all__ = ["RESUME_FILE", "fingerprint", "load_state", "save_state"]
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from scenebridge.store.embed import cached_embedder
+
 __all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "derive_statement", "statement_vectors"]
 
 STATEMENT_ITEMS = 3
@@ -28,7 +30,6 @@ def derive_statement(history: Sequence[str], titles: Mapping[str, str]) -> str:
 
 def statement_vectors(histories: Sequence[Sequence[str]], titles: Mapping[str, str], embedder: str) -> np.ndarray:
     """Embedded derived statements, one row per history ("anything" for an empty one), through the disk cache."""
-    from scenebridge.store.embed import cached_embedder
 
     texts = [derive_statement(h, titles) or "anything" for h in histories]
     return cached_embedder(embedder).embed(texts).astype(np.float32)

@@ -15,15 +15,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, Field
 
 from scenebridge.data.format import Dataset, item_texts
 from scenebridge.data.split import CrossSceneSplit, cold_start_split
-from scenebridge.eval.context import Context, Progress, SilentProgress
+from scenebridge.data.visible import Context
+from scenebridge.errors import UsageError
+from scenebridge.progress import Progress, SilentProgress
 from scenebridge.rerank.behaviour import Behaviour, history_matrix
+from scenebridge.rerank.checkpoint import save_checkpoint
+from scenebridge.rerank.config import TrainConfig, TrainReport
 from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
 from scenebridge.rerank.resume import RESUME_FILE, fingerprint, load_state, save_state
 from scenebridge.rerank.statement import statement_vectors
+from scenebridge.store.embed import cached_embedder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,44 +36,6 @@ if TYPE_CHECKING:
     from scenebridge.rerank.model import FusionNet
 
 __all__ = ["TrainConfig", "TrainReport", "train"]
-
-
-class TrainConfig(BaseModel):
-    """Training settings; the defaults are what the README's numbers used."""
-
-    depth: int = Field(150, ge=10, description="Top items per signal that become candidates.")
-    folds: int = Field(4, ge=2, description="Simulated cold-start folds over training users.")
-    epochs: int = Field(12, ge=1)
-    patience: int = Field(2, ge=1, description="Epochs without a better valid NDCG@10 before stopping.")
-    learning_rates: tuple[float, ...] = (1e-3,)
-    batch_users: int = Field(64, ge=1)
-    cross_dim: int = Field(32, ge=1)
-    hidden: int = Field(64, ge=1)
-    id_dim: int = Field(32, ge=0, description="Size of the learned item-id embeddings (0: content and features only).")
-    weight_decay: float = Field(1e-5, ge=0)
-    shrinks: tuple[float, ...] = (10.0, 100.0, 1000.0)
-    neighbours: tuple[int, ...] = (100, 300, 1000)
-    seed: int = 0
-    embedder: str = "use-multilingual"
-
-
-@dataclass
-class TrainReport:
-    """What training chose and measured."""
-
-    valid_ndcg: float = 0.0
-    valid_ndcg_statement: float = 0.0
-    best_epoch: int = 0
-    learning_rate: float = 0.0
-    shrink: float = 0.0
-    n_neighbours: int = 0
-    train_users: int = 0
-    seconds: float = 0.0
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
-    resumed_epochs: int = 0
-    """Epochs restored from an interrupted run's saved state instead of trained again."""
-
 
 # What an interrupted run's report carries over (the rest is measured again or set from the data).
 _RESUMED = ("history", "valid_ndcg", "valid_ndcg_statement", "best_epoch", "learning_rate")
@@ -101,7 +67,6 @@ class Examples:
 
 def item_vectors(items: pd.DataFrame, embedder: str, progress: Progress) -> np.ndarray:
     """Unit content vectors of the whole catalogue (cached on disk by the embedder cache)."""
-    from scenebridge.store.embed import cached_embedder
 
     texts = item_texts(items)
     advance = progress.task("embedding the catalogue", len(texts))
@@ -223,8 +188,6 @@ def train(
     """
     import torch
 
-    from scenebridge.errors import UsageError
-    from scenebridge.rerank.checkpoint import save_checkpoint
     from scenebridge.rerank.model import score_lists
 
     cfg = config or TrainConfig()

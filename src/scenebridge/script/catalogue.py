@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenebridge.errors import UsageError
+from scenebridge.store import ItemStore, cached_embedder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +55,6 @@ def read_items(path: Path) -> pd.DataFrame:
 
 def open_catalogue(path: Path, embedder: str) -> Catalogue:
     """Indexes a catalogue into a fresh temporary store (re-embedding nothing the shared cache already has)."""
-    from scenebridge.store import ItemStore, cached_embedder
 
     frame = read_items(path)
     folder = tempfile.TemporaryDirectory(prefix="scenebridge-script-")

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from scenebridge.agent.explain import ExplainInput, GroundingChecker
+
 if TYPE_CHECKING:
     from scenebridge.agent.summary import InterestSummary
     from scenebridge.agent.turn import TurnResult
@@ -71,7 +73,6 @@ def _matches(pattern: str, item: Mapping[str, Any]) -> bool:
 
 def grounding_problems(result: TurnResult, titles: Mapping[str, str]) -> list[str]:
     """Explanations of a turn that fail the grounding check (``item: problem``), with history titles known."""
-    from scenebridge.agent.explain import ExplainInput, GroundingChecker
 
     interests = [t.name for t in result.summary.topics]
     inputs = [

@@ -10,13 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from scenebridge.agent.session import SessionStore
+from scenebridge.agent.summary import InterestSummary
+from scenebridge.agent.turn import Recommender, TurnResult
+from scenebridge.build import build_llm
 from scenebridge.errors import ScenebridgeError
+from scenebridge.llm import ScriptedLLM
+from scenebridge.script.catalogue import open_catalogue
 from scenebridge.script.checks import Failure, Outcome, check_outcome
 from scenebridge.script.model import Script, Turn, load_script
+from scenebridge.settings import LLMSettings, table
+from scenebridge.store.profiles import ProfileStore
+from scenebridge.tools import Toolkit
 
 if TYPE_CHECKING:
-    from scenebridge.agent.llm.base import LLM, Message
     from scenebridge.agent.turn import Recommender
+    from scenebridge.llm.protocol import LLM, Message
     from scenebridge.script.catalogue import Catalogue
 
 __all__ = ["CountingLLM", "ScriptReport", "ScriptRunner", "assert_script", "run_script", "run_scripts"]
@@ -74,8 +83,6 @@ class ScriptRunner:
         self._llms: dict[str, LLM | None] = {}
 
     def _recommender(self, script: Script) -> tuple[Recommender, Catalogue]:
-        from scenebridge.agent.turn import Recommender
-        from scenebridge.script.catalogue import open_catalogue
 
         key = (script.catalogue_path(), self.embedder_override or script.embedder)
         if key not in self._catalogues:
@@ -84,8 +91,6 @@ class ScriptRunner:
         return self._recommenders[key], self._catalogues[key]
 
     def _llm(self, spec: str) -> LLM | None:
-        from scenebridge.agent.llm import ScriptedLLM
-        from scenebridge.agent.llm.base import get_llm
 
         if spec not in self._llms:
             if spec == "fake":
@@ -93,17 +98,11 @@ class ScriptRunner:
             elif spec == "none":
                 self._llms[spec] = None
             else:
-                from scenebridge.agent.factory import open_llm
-                from scenebridge.privacy import with_redaction
-
-                self._llms[spec] = with_redaction(open_llm(spec) if "://" in spec else get_llm(spec))
+                self._llms[spec] = build_llm(settings=table(LLMSettings, spec=spec))
         return self._llms[spec]
 
     def run(self, script: Script) -> ScriptReport:
         """Replays one script in fresh sessions and a fresh in-memory profile store."""
-        from scenebridge.agent.llm import ScriptedLLM
-        from scenebridge.agent.session import SessionStore
-        from scenebridge.store.profiles import ProfileStore
 
         start = time.perf_counter()
         spec = self.llm_override or script.llm
@@ -176,9 +175,6 @@ def _replies(turn: Turn) -> list[str | Exception]:
 
 
 def _tool_outcome(rec: Recommender, turn: Turn) -> Outcome:
-    from scenebridge.agent.summary import InterestSummary
-    from scenebridge.agent.turn import TurnResult
-    from scenebridge.tools import Toolkit
 
     answer = Toolkit(rec).call(str(turn.tool), turn.args)
     if "error" in answer:

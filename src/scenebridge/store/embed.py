@@ -13,7 +13,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from scenebridge.data.preprocess import normalize_text
-from scenebridge.errors import ScenebridgeError, UsageError
+from scenebridge.errors import EmbedderError, UsageError
+from scenebridge.settings import cache_dir
 
 __all__ = [
     "EMBEDDERS",
@@ -28,10 +29,6 @@ __all__ = [
     "cached_embedder",
     "get_embedder",
 ]
-
-
-class EmbedderError(ScenebridgeError):
-    """An embedder failed at run time (an endpoint down, a bad answer)."""
 
 
 @runtime_checkable
@@ -228,7 +225,6 @@ class EmbeddingCache:
 
 def cached_embedder(spec: str, cache: str | Path | None = None, **options: object) -> CachedEmbedder:
     """An embedder behind the shared on-disk cache (``cache_dir()/embeddings.sqlite`` by default)."""
-    from scenebridge.settings import cache_dir
 
     return CachedEmbedder(get_embedder(spec, **options), EmbeddingCache(cache or cache_dir() / "embeddings.sqlite"))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from scenebridge.errors import UsageError
+from scenebridge.settings import data_home
 
 __all__ = ["FEEDBACK_KINDS", "FeedbackKind", "ProfileEvent", "ProfileStore", "default_profiles_path"]
 
@@ -27,7 +28,6 @@ MAX_USER_ID = 200
 
 def default_profiles_path() -> Path:
     """``data_home()/profiles.sqlite``."""
-    from scenebridge.settings import data_home
 
     return data_home() / "profiles.sqlite"
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scenebridge.agent.explain import Explanation
 from scenebridge.agent.summary import InterestSummary
-from scenebridge.errors import ScenebridgeError
+from scenebridge.errors import ScenebridgeError, UsageError
 from scenebridge.rerank.api import Evidence
 
 if TYPE_CHECKING:
@@ -122,7 +122,6 @@ def _parse(rec: Recommender, a: ParseInterestsArgs) -> ParsedInterests:
 
 
 def _search(rec: Recommender, a: SearchItemsArgs) -> FoundItems:
-    from scenebridge.errors import UsageError
 
     if a.scene is not None and a.scene not in rec.scenes:
         msg = f"unknown scene {a.scene!r}; the store's scenes are: {', '.join(rec.scenes)}"

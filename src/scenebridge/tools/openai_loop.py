@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from scenebridge.agent.llm.openai_compat import as_llm_error
+from scenebridge.llm.openai_compat import as_llm_error
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
 from scenebridge.tools.openai_face import dispatch, openai_tools
 

@@ -11,7 +11,9 @@ import numpy as np
 from scenebridge.data.format import Dataset
 from scenebridge.data.split import cold_start_split
 from scenebridge.errors import UsageError
-from scenebridge.eval.context import Progress, SilentProgress
+from scenebridge.progress import Progress, SilentProgress
+from scenebridge.rerank import Candidate, RerankQuery
+from scenebridge.rerank.fusion import load_reranker
 
 __all__ = ["RerankBenchResult", "bench_rerank"]
 
@@ -40,9 +42,6 @@ def bench_rerank(
         UsageError: for a checkpoint that does not fit the dataset.
     """
     import torch
-
-    from scenebridge.rerank import Candidate, RerankQuery
-    from scenebridge.rerank.fusion import load_reranker
 
     progress = progress or SilentProgress()
     rr = load_reranker(reranker)

@@ -1,34 +1,18 @@
-"""The LLM protocol and the registry that builds a backend from a spec."""
+"""The registry that builds an LLM backend from a spec."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any
 
-from scenebridge.errors import ScenebridgeError, UsageError
+from scenebridge.errors import UsageError
+from scenebridge.llm.fake import ScriptedLLM
+from scenebridge.llm.llama_cpp import LlamaCppLLM
+from scenebridge.llm.models import MODELS, model_path
+from scenebridge.llm.openai_compat import OpenAICompatLLM
+from scenebridge.llm.protocol import LLM
 
-__all__ = ["LLM", "LLMError", "Message", "get_llm"]
-
-
-class Message(TypedDict):
-    role: str
-    content: str
-
-
-class LLMError(ScenebridgeError):
-    """The LLM could not answer (unreachable, timed out, model missing or corrupt)."""
-
-
-@runtime_checkable
-class LLM(Protocol):
-    """What scenebridge needs from a language model."""
-
-    name: str
-
-    def complete(self, messages: list[Message], schema: dict[str, Any] | None = None, max_tokens: int = 512) -> str:
-        """Returns the assistant's text; with ``schema``, the backend constrains the answer to JSON of that shape
-        where it can (callers validate either way)."""
-        ...
+__all__ = ["get_llm"]
 
 
 def get_llm(spec: str, **options: Any) -> LLM:
@@ -42,14 +26,9 @@ def get_llm(spec: str, **options: Any) -> LLM:
         UsageError: for a spec that is none of these; the message lists the valid forms.
     """
     if spec == "fake":
-        from scenebridge.agent.llm.fake import ScriptedLLM
-
         return ScriptedLLM(options.get("responses", []))
     if spec.startswith(("http://", "https://")):
-        from scenebridge.agent.llm.openai_compat import OpenAICompatLLM
-
         return OpenAICompatLLM(base_url=spec, **options)
-    from scenebridge.models import MODELS, model_path
 
     if spec in MODELS:
         return _llama(model_path(spec), **options)
@@ -63,6 +42,5 @@ def get_llm(spec: str, **options: Any) -> LLM:
 
 
 def _llama(path: Path, **options: Any) -> LLM:
-    from scenebridge.agent.llm.llama_cpp import LlamaCppLLM
 
     return LlamaCppLLM(path, **options)

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from scenebridge.agent.llm.base import LLMError, Message
-from scenebridge.errors import UsageError
+from scenebridge.errors import LLMError, UsageError
+from scenebridge.llm.protocol import Message
 
 __all__ = ["LlamaCppLLM"]
 

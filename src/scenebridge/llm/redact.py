@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
-
-from scenebridge.settings import _Settings
+from scenebridge.llm.openai_compat import OpenAICompatLLM
+from scenebridge.settings import PrivacySettings, RedactMode
 
 if TYPE_CHECKING:
-    from scenebridge.agent.llm.base import LLM, Message
+    from scenebridge.llm.protocol import LLM, Message
 
-__all__ = ["PrivacySettings", "RedactingLLM", "is_hosted", "redact", "with_redaction"]
-
-RedactMode = Literal["off", "hosted", "all"]
+__all__ = ["RedactingLLM", "is_hosted", "redact", "with_redaction"]
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
@@ -68,15 +64,6 @@ def redact(text: str) -> tuple[str, Counter[str]]:
     return text, counts
 
 
-class PrivacySettings(_Settings):
-    """What leaves the machine."""
-
-    table: ClassVar[str] = "privacy"
-    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_PRIVACY_", extra="forbid")
-
-    redact: RedactMode = Field("hosted", description="Redact before: hosted LLMs only, all LLMs, or off.")
-
-
 class RedactingLLM:
     """Wraps an LLM: user and assistant messages are redacted before they are sent (the system prompt is ours).
 
@@ -103,7 +90,6 @@ class RedactingLLM:
 
 def is_hosted(llm: Any) -> bool:
     """True for an LLM reached over HTTP (an OpenAI-compatible server)."""
-    from scenebridge.agent.llm.openai_compat import OpenAICompatLLM
 
     return isinstance(getattr(llm, "inner", llm), OpenAICompatLLM)
 

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from scenebridge.eval.context import Progress, SilentProgress
+from scenebridge.agent import parse_interests
+from scenebridge.agent.lexical import detect_language
+from scenebridge.agent.parse import SceneClassifier
+from scenebridge.build import build_llm
+from scenebridge.progress import Progress, SilentProgress
+from scenebridge.settings import LLMSettings, table
+from scenebridge.store.embed import get_embedder
 
 __all__ = ["ParseBenchResult", "bench_parse", "load_labels", "score_summary"]
 
@@ -101,21 +107,16 @@ def bench_parse(
     ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well. LLM backends run with the embedding
     scene classifier (``embedder``, as the turn does); ``none`` is the lexical parser alone, with no model at all.
     """
-    from scenebridge.agent import get_llm, parse_interests
-    from scenebridge.agent.fallback import detect_language
-    from scenebridge.agent.parse import SceneClassifier
 
     progress = progress or SilentProgress()
     scenes, rows = load_labels(labels)
     classifier = None
     if embedder:
-        from scenebridge.store.embed import get_embedder
-
         classifier = SceneClassifier(get_embedder(embedder))
     results = []
     for spec in backends:
         load_before = os.getloadavg()[0]
-        llm = None if spec == "none" else get_llm(spec)
+        llm = build_llm(settings=table(LLMSettings, spec=spec))
         clf = classifier if llm is not None else None
         advance = progress.task(f"parse: {spec}", len(rows))
         scores: list[dict[str, float]] = []

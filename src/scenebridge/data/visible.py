@@ -1,49 +1,18 @@
-"""What every method may see during fitting: the visible interactions as a sparse matrix, and shared helpers."""
+"""What every method may see during fitting: the visible interactions of a split as a sparse matrix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from scenebridge.data.split import CrossSceneSplit
-from scenebridge.eval.metrics import ndcg
+from scenebridge.progress import Progress, SilentProgress
 
-if TYPE_CHECKING:
-    from scenebridge.eval.baselines import Method
-
-__all__ = ["Context", "Progress", "SilentProgress", "top_k"]
-
-
-class Progress(Protocol):
-    """How long-running steps report progress (the CLI draws rich bars; tests stay silent)."""
-
-    def task(self, description: str, total: int) -> Callable[[int], None]: ...
-
-    def note(self, message: str) -> None: ...
-
-
-class SilentProgress:
-    """A :class:`Progress` that shows nothing."""
-
-    def task(self, description: str, total: int) -> Callable[[int], None]:
-        return lambda n: None
-
-    def note(self, message: str) -> None:
-        return None
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the k best scores per row, best first; ties go to the lower index (deterministic)."""
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    rows = np.arange(scores.shape[0])[:, None]
-    # lexsort's last key is primary: score descending, then column index ascending.
-    order = np.lexsort((part, -scores[rows, part]), axis=1)
-    return part[rows, order]
+__all__ = ["Context"]
 
 
 @dataclass
@@ -69,7 +38,7 @@ class Context:
     tgt_cols: np.ndarray
     seed: int = 0
     progress: Progress = field(default_factory=SilentProgress)
-    _fitted: dict[str, Method] = field(default_factory=dict)
+    methods: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, split: CrossSceneSplit, seed: int = 0, progress: Progress | None = None) -> Context:
@@ -114,27 +83,6 @@ class Context:
             out = sp.csr_matrix(out.multiply((rows >= 0)[:, None].astype(np.float32)))
         return sp.csr_matrix(out)
 
-    def register(self, method: Method) -> None:
-        """Adds an already fitted method (e.g. a trained reranker) under its name."""
-        self._fitted[method.name] = method
-
-    def fitted(self, name: str) -> Method:
-        """A fitted method by name, fitting it on first use, so combinations reuse their parts."""
-        if name not in self._fitted:
-            from scenebridge.eval.baselines import make_method
-
-            method = make_method(name)
-            method.fit(self)
-            self._fitted[name] = method
-        return self._fitted[name]
-
-    def valid_ndcg(self, score: Callable[[Sequence[str]], np.ndarray], k: int = 10, max_users: int = 1000) -> float:
-        """Mean NDCG@k over valid users: the model-selection signal (never the test users)."""
-        users = self.split.valid_users[:max_users]
-        if not users:
-            return 0.0
-        scores = score(users)
-        top = top_k(scores, k)
-        target = self.split.target_items
-        vals = [ndcg([target[j] for j in top[i]], self.split.valid_truth[u], k) for i, u in enumerate(users)]
-        return float(np.mean(vals))
+    def register(self, method: Any) -> None:
+        """Adds an already fitted method (e.g. a trained reranker) under its ``name``."""
+        self.methods[method.name] = method

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from scenebridge.cli_agent import EmbedderOpt, ExplainOpt, KOpt, LlmOpt, ProfilesOpt, RerankerOpt, StoreOpt, UrlOpt
+from scenebridge.cli.options import (
+    EmbedderOpt,
+    ExplainOpt,
+    KOpt,
+    LlmOpt,
+    ProfilesOpt,
+    RerankerOpt,
+    StoreOpt,
+    UrlOpt,
+    settings_from,
+)
 from scenebridge.errors import UsageError
+from scenebridge.settings import AgentSettings
 
 __all__ = ["register"]
 
@@ -64,13 +75,14 @@ def serve_cmd(
     """Serve the HTTP API (FastAPI + uvicorn): /v1/recommend, /v1/sessions, /docs."""
     import uvicorn
 
-    from scenebridge.agent.factory import open_recommender
-    from scenebridge.http import ApiSettings, create_app
-    from scenebridge.privacy import with_redaction
+    from scenebridge.build import build_recommender
+    from scenebridge.http import create_app
 
-    settings = ApiSettings(token=token) if token else ApiSettings()
-    rec = open_recommender(store, url, embedder, reranker, llm, profiles, explain, k, mirror=True)
-    rec.llm = with_redaction(rec.llm, _redact_mode(redact))
+    cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k, redact=redact)
+    if token:
+        cfg = cfg.model_copy(update={"api": cfg.api.model_copy(update={"token": token})})
+    settings = cfg.api
+    rec = build_recommender(settings=cfg, mirror=True)
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
         print("warning: listening beyond this machine without a token (set --token or SCENEBRIDGE_API_TOKEN)")
     uvicorn.run(create_app(rec, settings), host=host, port=port, log_level="info")
@@ -87,7 +99,6 @@ def forget_cmd(
     """Delete a user's profile and history (and, with --server, their sessions on a running server)."""
     import os
 
-    from scenebridge.settings import AgentSettings
     from scenebridge.store.profiles import ProfileStore
 
     n = ProfileStore(profiles or AgentSettings().profiles).forget(user)
@@ -108,15 +119,6 @@ def forget_cmd(
         body = resp.json()
         print(f"server: ended {body.get('sessions_deleted', 0)} sessions, deleted "
               f"{body.get('profile_events_deleted', 0)} events")  # fmt: skip
-
-
-def _redact_mode(value: str | None) -> Literal["off", "hosted", "all"] | None:
-    if value is None:
-        return None
-    if value not in ("off", "hosted", "all"):
-        msg = f"--redact must be off, hosted or all, not {value!r}"
-        raise UsageError(msg)
-    return value  # type: ignore[return-value]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,5 @@
+"""``python -m scenebridge.cli``."""
+
+from scenebridge.cli.app import main
+
+main()
