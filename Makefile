@@ -54,6 +54,7 @@ run: $(QS_RUN)/metrics.json $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama m
 test: $(STAMP) llama models-small
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 unit: $(STAMP)

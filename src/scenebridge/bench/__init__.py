@@ -1,0 +1,1 @@
+"""System benchmarks (store, parse, turn, rerank): the only non-face package that builds the agent."""
