@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -88,6 +89,14 @@ class SettingsTable(BaseSettings):
     environment variables, then the config file's table, then the defaults. Plugins may subclass it."""
 
     table: ClassVar[str] = ""
+
+    def __init__(self, **values: Any) -> None:
+        # Every way of building a table (an explicit value, a bad env var, a bad config-file value) answers a
+        # UsageError naming the key and how to set it, never a pydantic ValidationError with a traceback.
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise usage_error(type(self), exc) from None
 
     @classmethod
     def settings_customise_sources(
@@ -193,6 +202,22 @@ class Settings(BaseModel):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
+    def __init__(self, **tables: Any) -> None:
+        # A table given as a dict is validated here, not by the table's own __init__: convert its errors too.
+        try:
+            super().__init__(**tables)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                name, *key = err.get("loc", ()) or ("?",)
+                field = type(self).model_fields.get(str(name))
+                model = field.annotation if field is not None else None
+                if isinstance(model, type) and issubclass(model, SettingsTable) and key:
+                    lines += _lines(model, [{**err, "loc": tuple(key)}])
+                else:
+                    lines.append(f"bad settings table {name}: {err.get('msg', 'invalid')}")
+            raise UsageError("\n".join(lines)) from None
+
     @classmethod
     def load(cls, **tables: dict[str, Any] | None) -> Settings:
         """Reads every table, with explicit values (e.g. command-line options) on top; ``None`` values are unset.
@@ -216,24 +241,38 @@ class Settings(BaseModel):
 
 
 def table(model: type[_T], **values: Any) -> _T:
-    """One settings table, a refused value turned into a :class:`UsageError` naming the key and how to set it.
+    """One settings table (kept for callers that build tables by name; the table itself converts errors).
 
     Raises:
         UsageError: for a bad value from an argument, the environment or the config file.
     """
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        raise usage_error(model, exc) from None
+    return model(**values)
+
+
+_SECRET = ("key", "token", "password", "secret")
 
 
 def usage_error(model: type[SettingsTable], exc: ValidationError) -> UsageError:
     """A settings validation error as one line per bad key: where it is set and what it must be."""
+    return UsageError("\n".join(_lines(model, exc.errors())))
+
+
+def _lines(model: type[SettingsTable], errors: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     prefix = str(model.model_config.get("env_prefix", ""))
-    for err in exc.errors():
+    where = config_path()
+    for err in errors:
         key = ".".join(str(p) for p in err.get("loc", ())) or "?"
-        env = f"{prefix}{key.split('.')[0].upper()}"
-        lines.append(f"bad setting [{model.table}] {key}: {err.get('msg', 'invalid')} (set it with the option, "
-                     f"{env}, or [{model.table}] {key} in {config_path()})")  # fmt: skip
-    return UsageError("\n".join(lines))
+        field = key.split(".")[0]
+        env = f"{prefix}{field.upper()}"
+        if err.get("type") == "extra_forbidden":
+            keys = ", ".join(model.model_fields)
+            lines.append(f"unknown setting [{model.table}] {key} (from an argument or [{model.table}] in {where}); "
+                         f"the keys of [{model.table}] are: {keys}")  # fmt: skip
+            continue
+        given = err.get("input")
+        # The value helps find a typo; a secret's value is never echoed.
+        shown = "" if any(s in field for s in _SECRET) or isinstance(given, dict) else f", got {given!r:.60}"
+        lines.append(f"bad setting [{model.table}] {key}: {err.get('msg', 'invalid')}{shown} (set it with the option, "
+                     f"{env}, or [{model.table}] {key} in {where})")  # fmt: skip
+    return lines
