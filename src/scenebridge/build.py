@@ -116,5 +116,7 @@ def build_recommender(
         k=cfg.agent.k,
         retrieve_k=cfg.agent.retrieve_k,
         mirror=mirror,
-        sessions=SessionStore(max_sessions=cfg.api.max_sessions, per_user=cfg.api.max_sessions_per_user),
+        sessions=SessionStore(
+            max_sessions=cfg.api.max_sessions, per_user=cfg.api.max_sessions_per_user, turn_log=cfg.api.turn_log
+        ),
     )

@@ -188,3 +188,28 @@ def test_feedback_over_http_changes_later_answers_and_is_per_user(client, rec):
     assert "not in the catalogue" in unknown.json()["error"]["message"]
     bad = client.post("/v1/users/dana/feedback", json={"item_id": "o9", "kind": "love"}, headers=as_user("dana"))
     assert bad.status_code == 422
+
+
+def test_the_api_lists_only_sessions_the_agent_continues(rec):
+    """Regression: the API kept its own session registry beside the agent's; with ``max_sessions`` above the agent's
+    fixed 10,000 it listed sessions the agent had dropped (a turn then silently started over)."""
+    create_app(rec, ApiSettings(max_sessions=10_050))
+    assert rec.sessions.max_sessions == 10_050  # the app's limits size the agent's one store
+    client = TestClient(create_app(rec, ApiSettings(max_sessions=3)), raise_server_exceptions=False)
+    opened = [(client.post("/v1/sessions", json={"scene": "office"}, headers=as_user(f"u{n}")).json()["session_id"],
+               f"u{n}") for n in range(4)]  # fmt: skip
+    listed = [(sid, user) for sid, user in opened
+              if client.get(f"/v1/sessions/{sid}", headers=as_user(user)).status_code == 200]  # fmt: skip
+    assert listed == opened[1:]  # the least recently used one went, from the one store
+    assert all(rec.sessions.find(sid, user) is not None for sid, user in listed)
+    assert client.get("/healthz").json()["sessions"] == len(rec.sessions) == 3
+    sid, user = listed[0]
+    client.post(f"/v1/sessions/{sid}/turns", json={"statement": "watercolor paper and pens"}, headers=as_user(user))
+    second = client.post(f"/v1/sessions/{sid}/turns", json={"statement": "not paper"}, headers=as_user(user)).json()
+    assert second["session_id"] == sid
+    assert "exclusion added: paper" in second["refinements"]  # the agent continued the session the API listed
+    assert rec.sessions.find(sid, user).turns == 2
+    info = client.get(f"/v1/sessions/{sid}", headers=as_user(user)).json()
+    assert [t["statement"] for t in info["turns"]] == ["watercolor paper and pens", "not paper"]
+    assert (info["scene"], info["exclusions"]) == ("office", ["paper"])
+    assert len(rec.sessions) == 3

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 
-__all__ = ["Refinement", "Session", "SessionStore", "read_refinement"]
+__all__ = ["Refinement", "Session", "SessionStore", "TurnRecord", "read_refinement"]
 
 _ORDINALS_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
                 "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}  # fmt: skip
@@ -81,6 +83,17 @@ def is_pure_refinement(statement: str, ref: Refinement) -> bool:
 
 
 @dataclass
+class TurnRecord:
+    """What one turn of a session said and answered (one entry of the session's bounded turn log)."""
+
+    statement: str
+    scene: str
+    item_ids: list[str]
+    refinements: list[str]
+    reply: str
+
+
+@dataclass
 class Session:
     """What a conversation has established so far.
 
@@ -93,6 +106,9 @@ class Session:
         anchor_vector: that item's vector.
         shown: item ids of the last results, in order.
         turns: how many turns it has had.
+        created: when it was made (Unix seconds).
+        start_scene: the scene it was opened in, used by its first turn when that names none.
+        log: its last turns, oldest first (bounded by the store's ``turn_log``).
     """
 
     session_id: str
@@ -104,22 +120,57 @@ class Session:
     shown: list[str] = field(default_factory=list)
     turns: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    created: float = field(default_factory=time.time)
+    start_scene: str | None = None
+    log: deque[TurnRecord] = field(default_factory=deque, repr=False)
+
+    def info(self) -> dict[str, Any]:
+        """The session as its owner sees it: id, user, created, scene, exclusions and the logged turns."""
+        records = list(self.log)  # one C-level copy: safe while a turn appends
+        return {
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "created": self.created,
+            "scene": self.scene or self.start_scene,
+            "exclusions": list(self.summary.exclusions) if self.summary is not None else [],
+            "turns": [asdict(r) for r in records],
+        }
 
 
 class SessionStore:
-    """Sessions in memory, keyed by id, least recently used dropped beyond ``max_sessions``.
+    """The one session store: sessions in memory by id, least recently used dropped beyond ``max_sessions``.
 
-    A session belongs to the user who opened it: using its id with another user id is refused.
+    A session belongs to the user who made it: another user can neither use it (:meth:`get` refuses) nor see it
+    (:meth:`find` answers None, as for a missing id). :meth:`open` is how a face lets a user start one, capped at
+    ``per_user``; :meth:`get` makes one on the fly for a one-off turn or a local chat.
+
+    Args:
+        max_sessions: sessions kept.
+        per_user: sessions one user may :meth:`open`.
+        turn_log: turns each session remembers (:meth:`log_turn`).
     """
 
-    def __init__(self, max_sessions: int = 10_000, per_user: int = 100) -> None:
-        self.max_sessions = max_sessions
-        self.per_user = per_user
+    def __init__(self, max_sessions: int = 10_000, per_user: int = 100, turn_log: int = 50) -> None:
+        self.max_sessions, self.per_user, self.turn_log = max_sessions, per_user, turn_log
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._owned: Counter[str | None] = Counter()  # sessions per user: the cap is checked without a scan
         self._lock = threading.Lock()
 
+    def configure(self, *, max_sessions: int, per_user: int, turn_log: int) -> None:
+        """New limits (a face's ``[api]`` settings); sessions beyond the new size and turns beyond the new log go."""
+        with self._lock:
+            self.max_sessions, self.per_user, self.turn_log = max_sessions, per_user, turn_log
+            for sess in self._sessions.values():
+                if sess.log.maxlen != turn_log:
+                    sess.log = deque(sess.log, maxlen=turn_log)
+            self._evict()
+
     def get(self, session_id: str | None, user_id: str | None) -> Session:
-        """The session with this id (created when new or None)."""
+        """The session with this id (created when new or None).
+
+        Raises:
+            UsageError: for a bad id, or a session of another user.
+        """
         if session_id is not None and (not session_id.strip() or len(session_id) > 200):
             msg = "a session id must be 1..200 characters"
             raise UsageError(msg)
@@ -127,28 +178,79 @@ class SessionStore:
             sid = session_id or uuid.uuid4().hex
             sess = self._sessions.get(sid)
             if sess is None:
-                sess = Session(sid, user_id)
-                self._sessions[sid] = sess
-                while len(self._sessions) > self.max_sessions:
-                    self._sessions.popitem(last=False)
+                sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
             elif sess.user_id != user_id:
                 msg = f"session {sid!r} belongs to another user; start a new session"
                 raise UsageError(msg)
             self._sessions.move_to_end(sid)
             return sess
 
-    def drop(self, session_id: str) -> bool:
-        """Ends a session; True if it existed."""
+    def open(self, user_id: str | None, scene: str | None = None) -> Session:
+        """Opens a new session for ``user_id``, starting in ``scene``.
+
+        Raises:
+            UsageError: when the user already holds ``per_user`` sessions.
+        """
         with self._lock:
-            return self._sessions.pop(session_id, None) is not None
+            if self._owned[user_id] >= self.per_user:
+                msg = f"user {user_id!r} has {self.per_user} open sessions; delete one first"
+                raise UsageError(msg)
+            sess = Session(uuid.uuid4().hex, user_id, start_scene=scene, log=deque(maxlen=self.turn_log))
+            return self._add(sess)
+
+    def find(self, session_id: str, user_id: str | None) -> Session | None:
+        """The session if it exists *and* belongs to ``user_id`` (otherwise None: others' sessions are invisible)."""
+        with self._lock:
+            sess = self._sessions.get(session_id)
+            if sess is None or sess.user_id != user_id:
+                return None
+            self._sessions.move_to_end(session_id)
+            return sess
+
+    def log_turn(self, session_id: str, record: TurnRecord) -> bool:
+        """Appends a turn to a session's log (the oldest beyond ``turn_log`` goes); False when it is gone."""
+        with self._lock:
+            sess = self._sessions.get(session_id)
+            if sess is None:
+                return False
+            sess.log.append(record)
+            return True
+
+    def drop(self, session_id: str, user_id: str | None = None) -> bool:
+        """Ends a session; True if it existed. With ``user_id``, only when it is theirs (else False, untouched)."""
+        with self._lock:
+            sess = self._sessions.get(session_id)
+            if sess is None or (user_id is not None and sess.user_id != user_id):
+                return False
+            self._remove(session_id)
+            return True
 
     def drop_user(self, user_id: str) -> int:
         """Ends every session of one user (used when forgetting a user); returns how many."""
         with self._lock:
             ids = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
             for sid in ids:
-                del self._sessions[sid]
+                self._remove(sid)
             return len(ids)
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def _add(self, sess: Session) -> Session:
+        self._sessions[sess.session_id] = sess
+        self._owned[sess.user_id] += 1
+        self._evict()
+        return sess
+
+    def _remove(self, session_id: str) -> None:
+        sess = self._sessions.pop(session_id)
+        self._owned[sess.user_id] -= 1
+        if self._owned[sess.user_id] <= 0:
+            del self._owned[sess.user_id]
+
+    def _evict(self) -> None:
+        while len(self._sessions) > self.max_sessions:
+            self._remove(next(iter(self._sessions)))

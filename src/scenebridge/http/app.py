@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scenebridge import __version__
+from scenebridge.agent.session import Session, TurnRecord
 from scenebridge.agent.turn import TurnResult
 from scenebridge.errors import ScenebridgeError, StoreError, UsageError
 from scenebridge.http.schemas import (
@@ -29,10 +30,8 @@ from scenebridge.http.schemas import (
     RecommendRequest,
     SessionCreate,
     SessionInfo,
-    TurnLog,
     TurnRequest,
 )
-from scenebridge.http.sessions import SessionRegistry
 from scenebridge.settings import ApiSettings
 from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
 
@@ -73,15 +72,19 @@ def _required_user(user: Annotated[str | None, Depends(_user)]) -> str:
 def create_app(recommender: Recommender, settings: ApiSettings | None = None) -> FastAPI:
     """The API over one recommender.
 
+    Sessions live in the recommender's one session store (``recommender.sessions``): what the API lists is what
+    the agent continues, and the store is sized and capped by these settings.
+
     Args:
-        recommender: the turn engine (store, reranker, LLM, profiles).
+        recommender: the turn engine (store, reranker, LLM, profiles, sessions).
         settings: token and limits; read from ``[api]`` / ``SCENEBRIDGE_API_*`` when None.
     """
     cfg = settings or ApiSettings()
     rec = recommender
-    registry = SessionRegistry(cfg.max_sessions, cfg.max_sessions_per_user, cfg.turn_log)
+    sessions = rec.sessions
+    sessions.configure(max_sessions=cfg.max_sessions, per_user=cfg.max_sessions_per_user, turn_log=cfg.turn_log)
     app = FastAPI(title="scenebridge", version=__version__, description=__doc__, responses=_ERRORS)
-    app.state.recommender, app.state.sessions, app.state.settings = rec, registry, cfg
+    app.state.recommender, app.state.sessions, app.state.settings = rec, sessions, cfg
 
     def auth(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> None:
         if cfg.token is None:
@@ -95,7 +98,7 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
     @v1.post("/recommend", response_model=TurnResult, summary="One-off recommendation (no session kept)")
     def recommend(body: RecommendRequest, user: Annotated[str | None, Depends(_user)]) -> TurnResult:
         result = rec.turn(body.statement, user_id=user, scene=body.scene, k=body.k)
-        rec.sessions.drop(result.session_id)
+        sessions.drop(result.session_id)
         return result
 
     @v1.post("/sessions", response_model=SessionInfo, status_code=201, summary="Open a chat session")
@@ -104,35 +107,32 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
         if scene is not None and scene not in rec.scenes:
             msg = f"unknown scene {scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
             raise UsageError(msg)
-        return registry.create(user, scene).info()
+        return SessionInfo(**sessions.open(user, scene).info())
 
-    def owned(session_id: str, user: str) -> Any:
-        record = registry.get(session_id, user)
-        if record is None:
+    def owned(session_id: str, user: str) -> Session:
+        sess = sessions.find(session_id, user)
+        if sess is None:
             raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
-        return record
+        return sess
 
     @v1.post("/sessions/{session_id}/turns", response_model=TurnResult, summary="Say something in a session")
     def turn(session_id: str, body: TurnRequest, user: Annotated[str, Depends(_required_user)]) -> TurnResult:
-        record = owned(session_id, user)
-        scene = body.scene or (record.scene if not record.turns else None)
+        sess = owned(session_id, user)
+        scene = body.scene or (sess.start_scene if not sess.turns else None)
         result = rec.turn(body.statement, user_id=user, scene=scene, session_id=session_id, k=body.k)
-        record.turns.append(TurnLog(statement=result.statement, scene=result.scene,
-                                    item_ids=[i.item_id for i in result.items], refinements=result.refinements,
-                                    reply=result.reply))  # fmt: skip
-        record.exclusions, record.last_scene = list(result.summary.exclusions), result.scene
+        sessions.log_turn(session_id, TurnRecord(statement=result.statement, scene=result.scene,
+                                                 item_ids=[i.item_id for i in result.items],
+                                                 refinements=list(result.refinements), reply=result.reply))  # fmt: skip
         return result
 
     @v1.get("/sessions/{session_id}", response_model=SessionInfo, summary="A session's turns")
     def get_session(session_id: str, user: Annotated[str, Depends(_required_user)]) -> SessionInfo:
-        info: SessionInfo = owned(session_id, user).info()
-        return info
+        return SessionInfo(**owned(session_id, user).info())
 
     @v1.delete("/sessions/{session_id}", status_code=204, summary="End a session")
     def delete_session(session_id: str, user: Annotated[str, Depends(_required_user)]) -> None:
-        if not registry.drop(session_id, user):
+        if not sessions.drop(session_id, user):
             raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
-        rec.sessions.drop(session_id)
 
     @v1.post("/users/{user_id}/feedback", response_model=FeedbackRecorded, status_code=201,
              summary="Record a like, dislike, purchase or view; later turns in every scene use it")  # fmt: skip
@@ -147,18 +147,16 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
     def forget(user_id: str, user: Annotated[str, Depends(_required_user)]) -> ForgetResult:
         if user_id != user:
             raise HTTPException(403, "a user can only be forgotten at their own request (X-User-Id)")
-        ids = registry.drop_user(user_id)
-        for sid in ids:
-            rec.sessions.drop(sid)
-        events = rec.forget(user_id)
-        return ForgetResult(user_id=user_id, profile_events_deleted=events, sessions_deleted=len(ids))
+        ended = sessions.drop_user(user_id)
+        events = rec.forget(user_id)  # ends any session made meanwhile too
+        return ForgetResult(user_id=user_id, profile_events_deleted=events, sessions_deleted=ended)
 
     app.include_router(v1)
 
     @app.get("/healthz", response_model=Health, summary="Liveness")
     def healthz() -> Health:
         return Health(status="ok", scenes=list(rec.scenes), llm=rec.llm.name if rec.llm else "none",
-                      sessions=len(registry))  # fmt: skip
+                      sessions=len(sessions))  # fmt: skip
 
     _handlers(app, cfg)
     return app

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scenebridge.settings import MAX_K
+
 __all__ = [
     "ErrorBody",
     "ErrorDetail",
@@ -32,7 +34,7 @@ class RecommendRequest(_Body):
 
     statement: str = Field(max_length=MAX_STATEMENT, description="What the person did and wants now (EN/ZH).")
     scene: str | None = Field(None, max_length=200, description="Scene to recommend in; default: the statement's.")
-    k: int | None = Field(None, ge=1, le=50, description="Items to return.")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="Items to return.")
 
 
 class FeedbackRequest(_Body):
@@ -53,7 +55,7 @@ class TurnRequest(_Body):
 
     statement: str = Field(max_length=MAX_STATEMENT)
     scene: str | None = Field(None, max_length=200)
-    k: int | None = Field(None, ge=1, le=50)
+    k: int | None = Field(None, ge=1, le=MAX_K)
 
 
 class TurnLog(BaseModel):
