@@ -1,4 +1,5 @@
-"""Embedder registry and the OpenAI-compatible embedder against a real HTTP server on 127.0.0.1."""
+"""The embedder registry (built-ins and a plugin's) and the OpenAI-compatible embedder against a real HTTP server
+on 127.0.0.1."""
 
 import json
 from http.server import BaseHTTPRequestHandler
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from scenebridge.errors import EmbedderError, UsageError
-from scenebridge.store.embed import HashingEmbedder, OpenAIEmbedder, get_embedder
+from scenebridge.plugins import PLUGINS, hookimpl
+from scenebridge.store.embed import EMBEDDERS, HashingEmbedder, OpenAIEmbedder, cached_embedder, get_embedder
 from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
@@ -73,3 +75,37 @@ def test_registry_specs():
         get_embedder("st:/nonexistent")
     with pytest.raises(UsageError, match="hashing takes a dimension"):
         get_embedder("hashing:big")
+
+
+def test_registry_builds_todays_model_ids(server, tmp_path):
+    # A store records its embedder's model id: the registry must build exactly the ids stores were built with.
+    assert get_embedder("hashing").model_id == "hashing-256"
+    assert get_embedder("hashing:").model_id == "hashing-256"
+    assert get_embedder("hashing:32", base_url=None, api_key=None).model_id == "hashing-32"
+    assert get_embedder("hashing", base_url="http://unused").model_id == "hashing-256"  # options are openai's
+    assert get_embedder("openai:tiny-embed", base_url=server, api_key="k").model_id == "openai-tiny-embed-48"
+    cached = cached_embedder("hashing:48", cache=tmp_path / "vec.sqlite", base_url=None)
+    assert (cached.model_id, cached.dim) == ("hashing-48", 48)
+    with pytest.raises(UsageError, match="embedder 'minilm' takes no argument; give 'minilm', not 'minilm:big'"):
+        get_embedder("minilm:big")
+
+
+class _Triple:
+    """A plugin's embedder: three hashing dimensions per spec number."""
+
+    @hookimpl
+    def register_embedders(self, register):
+        register("triple", lambda arg="8", **options: HashingEmbedder(3 * int(arg)), help="triple[:N]")
+
+
+def test_a_plugin_embedder_is_built_like_a_builtin(tmp_path):
+    PLUGINS.register(_Triple(), "triple-plugin")
+    try:
+        assert get_embedder("triple:4").dim == 12
+        assert cached_embedder("triple", cache=tmp_path / "vec.sqlite").model_id == "hashing-24"
+        assert EMBEDDERS.names()[-1] == "triple"
+        with pytest.raises(UsageError, match=r"choose one of: use-multilingual, hashing, minilm, st, openai, triple$"):
+            get_embedder("bert")
+    finally:
+        PLUGINS.unregister("triple-plugin")
+    assert "triple" not in EMBEDDERS

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1, and the backend registry."""
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1, and the backend registry (built-ins and a
+plugin's)."""
 
 import json
 from http.server import BaseHTTPRequestHandler
@@ -8,7 +9,9 @@ import pytest
 
 from scenebridge.agent import parse_interests
 from scenebridge.errors import UsageError
-from scenebridge.llm import LLMError, get_llm
+from scenebridge.llm import LLMError, ScriptedLLM, get_llm
+from scenebridge.llm.registry import LLMS
+from scenebridge.plugins import PLUGINS, hookimpl
 from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
@@ -81,3 +84,33 @@ def test_llama_threads_from_the_environment(monkeypatch):
         _default_threads()
     monkeypatch.delenv("SCENEBRIDGE_LLAMA_THREADS")
     assert _default_threads() >= 1
+
+
+def test_builtin_names_through_the_registry():
+    assert get_llm("fake", responses=["ok"]).complete([{"role": "user", "content": "hi"}]) == "ok"
+    assert isinstance(get_llm("fake"), ScriptedLLM)
+    with pytest.raises(UsageError, match="LLM 'fake' takes no argument; give 'fake', not 'fake:loud'"):
+        get_llm("fake:loud")
+    assert LLMS.entry("qwen2.5-coder-1.5b").plugin == "scenebridge.llm.registry"
+
+
+class _Parrot:
+    """A plugin's backend: ``parrot`` or ``parrot:WORD`` answers WORD to every prompt."""
+
+    @hookimpl
+    def register_llms(self, register):
+        register("parrot", lambda arg="squawk", **options: ScriptedLLM([arg] * 3), help="parrot[:WORD]")
+
+
+def test_a_plugin_backend_by_name_and_by_name_with_an_argument():
+    PLUGINS.register(_Parrot(), "parrot-plugin")
+    try:
+        hi = [{"role": "user", "content": "hi"}]
+        assert get_llm("parrot").complete(hi) == "squawk"
+        assert get_llm("parrot:hello", n_ctx=1024).complete(hi) == "hello"  # options other backends take do no harm
+        with pytest.raises(UsageError, match=r"unknown LLM 'gpt-9'; .*, 'fake', or a plugin's backend: parrot$"):
+            get_llm("gpt-9")
+    finally:
+        PLUGINS.unregister("parrot-plugin")
+    with pytest.raises(UsageError, match="unknown LLM 'parrot'"):
+        get_llm("parrot")

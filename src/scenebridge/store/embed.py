@@ -8,12 +8,13 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from scenebridge.data.preprocess import normalize_text
 from scenebridge.errors import EmbedderError, UsageError
+from scenebridge.plugins import Register, Registry, hookimpl
 from scenebridge.settings import cache_dir
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "UseMultilingualEmbedder",
     "cached_embedder",
     "get_embedder",
+    "register_embedders",
 ]
 
 
@@ -159,13 +161,8 @@ class OpenAIEmbedder:
         return _normalise(np.vstack(parts))
 
 
-EMBEDDERS: dict[str, Callable[..., Embedder]] = {
-    "use-multilingual": lambda arg, **_: UseMultilingualEmbedder(),
-    "hashing": lambda arg, **_: HashingEmbedder(int(arg) if arg else 256),
-    "minilm": lambda arg, **_: SentenceTransformerEmbedder(_packaged_minilm()),
-    "st": lambda arg, **_: SentenceTransformerEmbedder(arg or ""),
-    "openai": lambda arg, **kw: OpenAIEmbedder(arg or "text-embedding-3-small", **kw),
-}
+EMBEDDERS: Registry[Embedder] = Registry("embedder", "register_embedders")
+"""The named embedders: the built-ins below, then every plugin's."""
 
 
 def get_embedder(spec: str, **options: object) -> Embedder:
@@ -173,24 +170,49 @@ def get_embedder(spec: str, **options: object) -> Embedder:
 
     Specs: ``use-multilingual`` (default), ``hashing[:DIM]``, ``minilm`` (packaged all-MiniLM-L6-v2),
     ``st:PATH`` (a local sentence-transformers folder), ``openai:MODEL`` (an OpenAI-compatible endpoint; pass
-    ``base_url`` and ``api_key`` as options).
+    ``base_url`` and ``api_key`` as options), or a plugin's ``NAME[:ARG]``. Options that are None are dropped.
 
     Raises:
         UsageError: for an unknown name; the message lists the valid ones.
     """
-    name, _, arg = spec.partition(":")
-    try:
-        factory = EMBEDDERS[name]
-    except KeyError:
-        msg = f"unknown embedder {spec!r}; choose one of: {', '.join(EMBEDDERS)}"
-        raise UsageError(msg) from None
-    if name == "hashing" and arg and not arg.isdigit():
+    return EMBEDDERS.create(spec, **{k: v for k, v in options.items() if v is not None})
+
+
+# The built-in factories take the spec's ARG as ``arg``; only openai reads the options (the others ignore them).
+def _use_multilingual(**_: object) -> Embedder:
+    return UseMultilingualEmbedder()
+
+
+def _hashing(arg: str | None = None, **_: object) -> Embedder:
+    if arg and not arg.isdigit():
         msg = f"hashing takes a dimension (hashing:256), not {arg!r}"
         raise UsageError(msg)
-    if name == "st" and not arg:
+    return HashingEmbedder(int(arg) if arg else 256)
+
+
+def _minilm(**_: object) -> Embedder:
+    return SentenceTransformerEmbedder(_packaged_minilm())
+
+
+def _st(arg: str | None = None, **_: object) -> Embedder:
+    if not arg:
         msg = "st needs a model folder: st:/path/to/model"
         raise UsageError(msg)
-    return factory(arg or None, **({k: v for k, v in options.items() if v is not None} if name == "openai" else {}))
+    return SentenceTransformerEmbedder(arg)
+
+
+def _openai(arg: str | None = None, **options: Any) -> Embedder:
+    return OpenAIEmbedder(arg or "text-embedding-3-small", **options)
+
+
+@hookimpl
+def register_embedders(register: Register) -> None:
+    """The built-in embedders, registered like any plugin's (in this order: the unknown-name message lists it)."""
+    register("use-multilingual", _use_multilingual, help="Universal Sentence Encoder multilingual v3, 512-d (default)")
+    register("hashing", _hashing, help="hashing[:DIM]: feature-hashed tokens, deterministic, lexical only")
+    register("minilm", _minilm, help="the packaged all-MiniLM-L6-v2 (English; scenebridge[st])")
+    register("st", _st, help="st:PATH: a local sentence-transformers folder (scenebridge[st])")
+    register("openai", _openai, help="openai[:MODEL]: an OpenAI-compatible /v1/embeddings endpoint")
 
 
 class EmbeddingCache:
