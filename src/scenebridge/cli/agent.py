@@ -1,12 +1,8 @@
-"""Agent commands of the CLI: ``recommend``, ``chat``, ``mcp`` and ``bench turn`` (registered by ``cli.py``).
-
-Heavy libraries are imported inside the commands so ``scenebridge --help`` stays quick.
-"""
+"""Agent commands: ``parse``, ``recommend``, ``chat`` and ``mcp``."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,21 +20,16 @@ from scenebridge.cli.options import (
     UserOpt,
     settings_from,
 )
-from scenebridge.errors import ScenebridgeError, UsageError
-from scenebridge.settings import AgentSettings
+from scenebridge.cli.output import make_console
+from scenebridge.errors import ScenebridgeError
+from scenebridge.extras import require
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from scenebridge.agent.turn import Recommender, TurnResult
 
-__all__ = ["register"]
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 140)
+__all__ = ["chat_cmd", "mcp_cmd", "parse_cmd", "recommend_cmd", "render"]
 
 
 def render(result: TurnResult, console: Console) -> None:
@@ -63,6 +54,40 @@ def render(result: TurnResult, console: Console) -> None:
     console.print(f"[dim]ms: {timings} · session {result.session_id}[/]", highlight=False)
 
 
+def parse_cmd(
+    text: Annotated[str, typer.Argument(help="What the person said (English or Chinese).")],
+    llm: LlmOpt = None,
+    scenes: Annotated[str | None, typer.Option(help="Comma-separated scene names of the catalogue.")] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(help="Embedder of the scene classifier (used with --scenes), or none for the LLM's scene alone."),
+    ] = "use-multilingual",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary alone, as JSON.")] = False,
+) -> None:
+    """Parse a statement into a typed interest summary."""
+    import json
+
+    from scenebridge.agent import parse_interests
+    from scenebridge.agent.parse import SceneClassifier
+    from scenebridge.build import build_llm
+
+    cfg = settings_from(llm=llm)
+    backend = build_llm(settings=cfg.llm, privacy=cfg.privacy)
+    names = [s.strip() for s in (scenes or "").split(",") if s.strip()]
+    classifier = None
+    if names and embedder != "none":
+        from scenebridge.store.embed import get_embedder
+
+        classifier = SceneClassifier(get_embedder(embedder))
+    result = parse_interests(text, backend, scenes=names, classifier=classifier)
+    print(json.dumps(result.summary.model_dump(), ensure_ascii=False, indent=2))
+    if as_json:
+        return
+    print(f"source: {result.source} (attempts {result.attempts}, prompt v{result.prompt_version})", file=sys.stderr)
+    for err in result.errors:
+        print(f"  llm problem: {err}", file=sys.stderr)
+
+
 def recommend_cmd(
     text: Annotated[str, typer.Argument(help="What the person did and wants now (English or Chinese).")],
     user: UserOpt = None,
@@ -85,7 +110,7 @@ def recommend_cmd(
     if as_json:
         print(result.model_dump_json(indent=2))
         return
-    render(result, _console())
+    render(result, make_console())
 
 
 _HELP = """commands: /scene NAME · /user ID · /new (new session) · /like N · /dislike N · /json · /help · /quit"""
@@ -109,7 +134,7 @@ def chat_cmd(
     """
     from scenebridge.build import build_recommender
 
-    console = _console()
+    console = make_console()
     with console.status("loading the store and the model ..."):
         cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k)
         rec = build_recommender(settings=cfg, mirror=True)
@@ -191,137 +216,9 @@ def mcp_cmd(
 
     Tools: parse_interests, search_items, rerank, explain, record_feedback, recommend.
     """
+    require("mcp", "mcp", "scenebridge mcp (the mcp package)")
     from scenebridge.build import build_recommender
     from scenebridge.tools import Toolkit, build_mcp_server
 
     rec = build_recommender(settings=settings_from(store, url, embedder, reranker, llm, profiles, explain), mirror=True)
     build_mcp_server(Toolkit(rec)).run("stdio")
-
-
-def bench_turn_cmd(
-    store: StoreOpt = None,
-    url: UrlOpt = None,
-    embedder: EmbedderOpt = None,
-    reranker: RerankerOpt = None,
-    llm: Annotated[list[str] | None, typer.Option("--llm", help="Backend(s) to compare; none = lexical.")] = None,
-    explain: Annotated[str, typer.Option(help="template or llm.")] = "template",
-    labels: Annotated[Path, typer.Option(help="Statements (YAML, as for bench parse).")] = Path(
-        "benchmarks/parse_labels.yaml"
-    ),
-    scenes: Annotated[
-        str | None, typer.Option(help="Keep statements whose scene is one of these (default: the store's scenes).")
-    ] = None,
-    repeat: Annotated[int, typer.Option(help="Passes over the statements.")] = 1,
-    k: Annotated[int, typer.Option("-k", help="Items per turn.", min=1, max=50)] = 10,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
-    history: Annotated[
-        Path | None,
-        typer.Option(
-            help="A dataset folder: each statement is said by one of its users, with that user's history in "
-            "the other scenes (cross-scene users; default: anonymous statements)."
-        ),
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
-) -> None:
-    """Turn benchmark: per-stage latency p50/p95 (parse, embed, retrieve, rerank, explain) and checks per backend."""
-    import dataclasses
-    import json
-
-    from rich.table import Table
-
-    from scenebridge.bench.turn import STAGE_COLUMNS, bench_turn, load_histories
-    from scenebridge.build import build_reranker, build_store
-
-    if not labels.is_file():
-        msg = f"{labels} not found; pass --labels FILE"
-        raise UsageError(msg)
-    if explain not in ("template", "llm"):
-        msg = f"--explain must be template or llm, not {explain!r}"
-        raise UsageError(msg)
-    cfg = settings_from(store, url, embedder, reranker)
-    item_store = build_store(settings=cfg.store)
-    model = build_reranker(folders=cfg.agent.reranker)
-    wanted = [s.strip() for s in scenes.split(",")] if scenes else None
-    histories = load_histories(history, item_store.scenes) if history else None
-    console = _console()
-    results = bench_turn(item_store, labels, llm or ["none"], reranker=model, explain=explain, scenes=wanted,
-                         repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit,
-                         histories=histories)  # fmt: skip
-    table = Table(title=f"turn latency, ms p50 / p95 over {results[0].n} statements ({results[0].n_en} en, "
-                  f"{results[0].n_zh} zh)")  # fmt: skip
-    for col in ("backend", *STAGE_COLUMNS, "scene ok", "excl. leaks", "expl. rejected"):
-        table.add_column(col, justify="left" if col == "backend" else "right")
-    for r in results:
-        cells = [f"{r.p50[c]:.1f} / {r.p95[c]:.1f}" for c in STAGE_COLUMNS]
-        table.add_row(r.backend, *cells, f"{r.scene_accuracy:.0%}", str(r.exclusion_leaks),
-                      f"{r.rejected}/{r.llm_explanations}" if r.llm_explanations else "-")  # fmt: skip
-    console.print(table)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
-
-
-profiles_app = typer.Typer(help="Cross-scene user profiles: import histories, show, forget.", no_args_is_help=True)
-
-
-def _profiles(path: Path | None) -> Any:
-
-    from scenebridge.store.profiles import ProfileStore
-
-    return ProfileStore(path or AgentSettings().profiles)
-
-
-@profiles_app.command("import")
-def profiles_import_cmd(
-    data: Annotated[Path, typer.Argument(help="A canonical dataset folder (its interactions become histories).")],
-    users: Annotated[str | None, typer.Option(help="Comma-separated user ids to import (default: all).")] = None,
-    profiles: ProfilesOpt = None,
-) -> None:
-    """Import users' interaction histories from a dataset (re-importing replaces, feedback is kept)."""
-    from scenebridge.data.format import load_dataset
-
-    ds = load_dataset(data)
-    frame = ds.interactions
-    if users:
-        wanted = {u.strip() for u in users.split(",") if u.strip()}
-        frame = frame[frame["user_id"].astype(str).isin(wanted)]
-        if frame.empty:
-            msg = f"none of the users {', '.join(sorted(wanted))} is in {data}"
-            raise UsageError(msg)
-    rows = zip(frame["user_id"], frame["item_id"], frame["scene"], frame["order"].rank(method="first"), strict=True)
-    store = _profiles(profiles)
-    n = store.import_interactions(rows)
-    print(f"{store.path}: {n:,} history events for {frame['user_id'].nunique():,} users")
-
-
-@profiles_app.command("show")
-def profiles_show_cmd(
-    user: Annotated[str, typer.Argument(help="User id.")],
-    profiles: ProfilesOpt = None,
-) -> None:
-    """Print a user's events, oldest first."""
-    events = _profiles(profiles).events(user)
-    if not events:
-        msg = f"no profile for user {user!r}"
-        raise UsageError(msg)
-    for e in events:
-        print(f"{e.scene:<10} {e.kind:<9} {e.item_id}")
-
-
-@profiles_app.command("forget")
-def profiles_forget_cmd(
-    user: Annotated[str, typer.Argument(help="User id.")],
-    profiles: ProfilesOpt = None,
-) -> None:
-    """Delete everything the profile store holds about a user."""
-    n = _profiles(profiles).forget(user)
-    print(f"deleted {n:,} events of user {user!r}")
-
-
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Adds the agent commands to the CLI."""
-    app.command("recommend")(recommend_cmd)
-    app.command("chat")(chat_cmd)
-    app.command("mcp")(mcp_cmd)
-    app.add_typer(profiles_app, name="profiles")
-    bench_app.command("turn")(bench_turn_cmd)

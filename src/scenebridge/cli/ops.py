@@ -1,4 +1,4 @@
-"""Operations commands of the CLI: ``script run``, ``serve`` and ``forget`` (registered by ``cli.py``)."""
+"""Operations commands: ``script run``, ``serve`` and ``forget``."""
 
 from __future__ import annotations
 
@@ -13,15 +13,18 @@ from scenebridge.cli.options import (
     KOpt,
     LlmOpt,
     ProfilesOpt,
+    RedactOpt,
     RerankerOpt,
     StoreOpt,
+    TokenOpt,
     UrlOpt,
     settings_from,
 )
 from scenebridge.errors import UsageError
+from scenebridge.extras import require
 from scenebridge.settings import AgentSettings
 
-__all__ = ["register"]
+__all__ = ["forget_cmd", "script_app", "serve_cmd"]
 
 script_app = typer.Typer(help="Scripted conversation tests: replay YAML scripts of turns.", no_args_is_help=True)
 
@@ -56,9 +59,7 @@ def script_run_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8080,
-    token: Annotated[
-        str | None, typer.Option(help="Require this bearer token [env SCENEBRIDGE_API_TOKEN].", show_default=False)
-    ] = None,
+    token: TokenOpt = None,
     store: StoreOpt = None,
     url: UrlOpt = None,
     embedder: EmbedderOpt = None,
@@ -67,20 +68,15 @@ def serve_cmd(
     profiles: ProfilesOpt = None,
     explain: ExplainOpt = None,
     k: KOpt = None,
-    redact: Annotated[
-        str | None,
-        typer.Option(help="Redact before the LLM: hosted (default), all, off [env SCENEBRIDGE_PRIVACY_REDACT]."),
-    ] = None,
+    redact: RedactOpt = None,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn): /v1/recommend, /v1/sessions, /docs."""
-    import uvicorn
-
+    require("serve", "fastapi", "scenebridge serve (fastapi)")
+    uvicorn = require("serve", "uvicorn", "scenebridge serve (uvicorn)")
     from scenebridge.build import build_recommender
     from scenebridge.http import create_app
 
-    cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k, redact=redact)
-    if token:
-        cfg = cfg.model_copy(update={"api": cfg.api.model_copy(update={"token": token})})
+    cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k, redact=redact, token=token)
     settings = cfg.api
     rec = build_recommender(settings=cfg, mirror=True)
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
@@ -119,10 +115,3 @@ def forget_cmd(
         body = resp.json()
         print(f"server: ended {body.get('sessions_deleted', 0)} sessions, deleted "
               f"{body.get('profile_events_deleted', 0)} events")  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Adds ``script``, ``serve`` and ``forget`` to the CLI."""
-    app.add_typer(script_app, name="script")
-    app.command("serve")(serve_cmd)
-    app.command("forget")(forget_cmd)

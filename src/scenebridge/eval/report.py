@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from scenebridge.eval.metrics import KS
+from scenebridge.extras import available
 
 __all__ = ["TABLE_COLUMNS", "markdown_table", "write_plots", "write_report"]
 
@@ -37,7 +38,10 @@ def markdown_table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...
 
 
 def write_plots(metrics: dict[str, dict[str, float]], out: Path) -> list[str]:
-    """Writes metric bars per method and Recall@K / NDCG@K curves; returns the file names."""
+    """Writes metric bars per method and Recall@K / NDCG@K curves; returns the file names (none without the
+    ``plots`` extra: the report is written without them)."""
+    if not available("matplotlib"):
+        return []
     import matplotlib
 
     matplotlib.use("Agg")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from scenebridge.errors import LLMError, UsageError
+from scenebridge.extras import require
 from scenebridge.llm.protocol import Message
 
 __all__ = ["LlamaCppLLM"]
@@ -39,11 +40,10 @@ class LlamaCppLLM:
         if not path.is_file():
             msg = f"model file {path} not found; run `scenebridge models install` or pass --llm PATH.gguf"
             raise UsageError(msg)
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            msg = "llama-cpp-python is not installed; run `make llama` (builds the wheel once, then reuses it)"
-            raise UsageError(msg) from None
+        # The extra's pip install compiles for minutes; in a checkout `make llama` reuses a cached wheel.
+        require("llama", "llama_cpp", "a GGUF model in-process (llama-cpp-python; in a checkout: `make llama`)")
+        from llama_cpp import Llama
+
         try:
             self.llm = Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or _default_threads(), seed=seed,

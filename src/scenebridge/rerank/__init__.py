@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scenebridge.extras import require
 from scenebridge.rerank.api import Candidate, Evidence, Reranker, RerankQuery, Scored
 from scenebridge.rerank.fusion import load_reranker as _load
 
@@ -20,5 +21,5 @@ def load_reranker(path: str | Path, embedder: str | None = None) -> FusionRerank
     Raises:
         UsageError: for a missing or incomplete folder, another feature spec, or a different ``embedder``.
     """
-
+    require("train", "torch", "a trained reranker (--reranker DIR, torch)")
     return _load(path, embedder)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from scenebridge.extras import missing
 from scenebridge.store.chroma import ItemStore
+
+try:
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+except ModuleNotFoundError as exc:  # one line naming the extra, not a traceback
+    if exc.name is None or not exc.name.startswith("langchain_core"):
+        raise
+    raise missing("langchain", "the LangChain retriever (langchain-core)") from None
 
 __all__ = ["ItemRetriever"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scenebridge.extras import require
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ __all__ = ["langchain_tools"]
 
 def langchain_tools(toolkit: Toolkit, tools: tuple[Tool, ...] = TOOLS) -> list[StructuredTool]:
     """LangChain tools that call ``toolkit``; each returns the tool's JSON-ready result (or an error object)."""
+    require("langchain", "langchain_core", "the LangChain tools (langchain-core)")
     from langchain_core.tools import StructuredTool
 
     def make(tool: Tool) -> StructuredTool:

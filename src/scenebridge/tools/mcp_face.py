@@ -10,6 +10,7 @@ import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
+from scenebridge.extras import require
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def _signature(tool: Tool) -> inspect.Signature:
 
 def build_mcp_server(toolkit: Toolkit, name: str = "scenebridge") -> MCPServer[Any]:
     """An MCP server exposing the toolkit's tools (run it with ``.run("stdio")``)."""
+    require("mcp", "mcp", "the MCP server (mcp)")
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 

@@ -1,0 +1,196 @@
+"""Benchmark commands: ``bench store``, ``bench parse``, ``bench rerank`` and ``bench turn``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli.options import MAX_K, EmbedderOpt, RerankerOpt, StoreOpt, UrlOpt, settings_from
+from scenebridge.cli.output import make_console
+from scenebridge.errors import UsageError
+from scenebridge.extras import require
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Benchmarks that compare side by side in one run.", no_args_is_help=True)
+
+
+@app.command("store")
+def bench_store_cmd(
+    items: Annotated[int, typer.Option("--items", help="Catalogue size.", min=1000)] = 100_000,
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="Dataset folder(s) whose item texts are used (repeatable).")
+    ] = None,
+    vectors: Annotated[str, typer.Option(help="real (embed texts) or synthetic (Chroma alone).")] = "real",
+    embedder: Annotated[str, typer.Option(help="Embedder spec for real vectors.")] = "use-multilingual",
+    queries: Annotated[int, typer.Option(help="Queries per latency measurement.")] = 200,
+    k: Annotated[int, typer.Option("-k", help="Results per query.")] = 100,
+    where: Annotated[bool, typer.Option(help="Also time one shared collection with a where filter.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Folder for the temporary stores (default: system temp).")
+    ] = None,
+) -> None:
+    """Store benchmark: ingestion vs the embedder alone, query latency vs numpy brute force, one run."""
+    from rich.table import Table
+
+    from scenebridge.bench.store import bench_store, write_result
+    from scenebridge.progress import RichProgress
+
+    if vectors not in ("real", "synthetic"):
+        msg = f"--vectors must be real or synthetic, not {vectors!r}"
+        raise UsageError(msg)
+    for d in data or []:
+        if not (d / "items.csv").is_file():
+            msg = f"{d} has no items.csv; give canonical dataset folders to --data"
+            raise UsageError(msg)
+    with RichProgress() as progress:
+        res = bench_store(items, data or [], embedder=embedder, vectors=vectors, n_queries=queries, k=k,
+                          compare_where=where, workdir=workdir, progress=progress)  # fmt: skip
+    console = make_console()
+    console.print(f"{res.items:,} items ({res.vectors} vectors, {res.embedder}), scenes {res.scenes}")
+    if res.embed_per_s:
+        console.print(f"embedder alone: {res.embed_per_s:,.0f} items/s ({res.embed_s:.1f} s)")
+    ratio = f" = {res.ingest_vs_embed:.1%} of the embedder alone" if res.ingest_vs_embed else ""
+    console.print(f"ingestion (embed + upsert): {res.ingest_per_s:,.0f} items/s ({res.ingest_s:.1f} s){ratio}")
+    table = Table(title=f"query latency, top-{res.k}, {res.n_queries} queries")
+    table.add_column("design")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("p95 ms", justify="right")
+    for name, q in res.query.items():
+        table.add_row(name, f"{q['p50_ms']:.2f}", f"{q['p95_ms']:.2f}")
+    console.print(table)
+    console.print(f"chroma recall@{res.k} vs exact: {res.recall_at_k:.3f}; store on disk {res.disk_mb:,.0f} MB; "
+                  f"peak RSS {res.peak_rss_mb:,.0f} MB")  # fmt: skip
+    if out:
+        write_result(res, out)
+
+
+@app.command("parse")
+def bench_parse_cmd(
+    llm: Annotated[
+        list[str] | None, typer.Option("--llm", help="Backend(s) to compare; 'none' = lexical parser.")
+    ] = None,
+    labels: Annotated[Path, typer.Option(help="Labelled statements (YAML).")] = Path("benchmarks/parse_labels.yaml"),
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Parse benchmark: field accuracy per backend on the labelled English + Chinese statements."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from scenebridge.bench.parse import bench_parse
+    from scenebridge.progress import RichProgress
+
+    if not labels.is_file():
+        msg = f"{labels} not found; pass --labels FILE"
+        raise UsageError(msg)
+    with RichProgress() as progress:
+        results = bench_parse(labels, llm or ["none"], progress=progress)
+    table = Table(title=f"parse accuracy on {results[0].n} labelled statements (prompt v{results[0].prompt_version})")
+    for col in ("backend", "scene", "intent", "topics", "exclusions captured", "false excl.", "p50 s", "p95 s",
+                "sources"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("backend", "sources") else "right")
+    for r in results:
+        table.add_row(r.backend, f"{r.scene:.1%}", f"{r.intent:.1%}", f"{r.topics:.1%}", f"{r.exclusions:.1%}",
+                      f"{r.false_exclusions:.1%}", f"{r.p50_s:.2f}", f"{r.p95_s:.2f}",
+                      ", ".join(f"{k} {v}" for k, v in r.sources.items()))  # fmt: skip
+    make_console(150).print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("rerank")
+def bench_rerank_cmd(
+    data: Annotated[Path, typer.Argument(help="The dataset the reranker was trained on.")],
+    reranker: Annotated[Path, typer.Option(help="A folder from `scenebridge train`.")],
+    candidates: Annotated[int, typer.Option(min=1, help="Candidates reranked per user.")] = 200,
+    users: Annotated[int, typer.Option(min=1, help="Test users timed.")] = 200,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Rerank latency: candidate generation, scoring N candidates, and scoring with evidence, p50/p95 per user."""
+    import dataclasses
+    import json
+
+    require("train", "torch", "bench rerank (torch)")
+    from scenebridge.bench.rerank import bench_rerank
+    from scenebridge.data.format import load_dataset
+    from scenebridge.progress import RichProgress
+
+    ds = load_dataset(data)
+    with RichProgress() as progress:
+        result = bench_rerank(ds, reranker, candidates, users, progress)
+    for stage, v in result.ms.items():
+        print(f"{stage:<16} p50 {v['p50']:8.3f} ms   p95 {v['p95']:8.3f} ms")
+    print(f"{result.users} users x {result.candidates} candidates, torch threads {result.threads}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dataclasses.asdict(result), indent=2) + "\n", encoding="utf-8")
+
+
+@app.command("turn")
+def bench_turn_cmd(
+    store: StoreOpt = None,
+    url: UrlOpt = None,
+    embedder: EmbedderOpt = None,
+    reranker: RerankerOpt = None,
+    llm: Annotated[list[str] | None, typer.Option("--llm", help="Backend(s) to compare; none = lexical.")] = None,
+    explain: Annotated[str, typer.Option(help="template or llm.")] = "template",
+    labels: Annotated[Path, typer.Option(help="Statements (YAML, as for bench parse).")] = Path(
+        "benchmarks/parse_labels.yaml"
+    ),
+    scenes: Annotated[
+        str | None, typer.Option(help="Keep statements whose scene is one of these (default: the store's scenes).")
+    ] = None,
+    repeat: Annotated[int, typer.Option(help="Passes over the statements.")] = 1,
+    k: Annotated[int, typer.Option("-k", help="Items per turn.", min=1, max=MAX_K)] = 10,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="A dataset folder: each statement is said by one of its users, with that user's history in "
+            "the other scenes (cross-scene users; default: anonymous statements)."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Turn benchmark: per-stage latency p50/p95 (parse, embed, retrieve, rerank, explain) and checks per backend."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from scenebridge.bench.turn import STAGE_COLUMNS, bench_turn, load_histories
+    from scenebridge.build import build_reranker, build_store
+
+    if not labels.is_file():
+        msg = f"{labels} not found; pass --labels FILE"
+        raise UsageError(msg)
+    if explain not in ("template", "llm"):
+        msg = f"--explain must be template or llm, not {explain!r}"
+        raise UsageError(msg)
+    cfg = settings_from(store, url, embedder, reranker)
+    item_store = build_store(settings=cfg.store)
+    model = build_reranker(folders=cfg.agent.reranker)
+    wanted = [s.strip() for s in scenes.split(",")] if scenes else None
+    histories = load_histories(history, item_store.scenes) if history else None
+    console = make_console()
+    results = bench_turn(item_store, labels, llm or ["none"], reranker=model, explain=explain, scenes=wanted,
+                         repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit,
+                         histories=histories)  # fmt: skip
+    table = Table(title=f"turn latency, ms p50 / p95 over {results[0].n} statements ({results[0].n_en} en, "
+                  f"{results[0].n_zh} zh)")  # fmt: skip
+    for col in ("backend", *STAGE_COLUMNS, "scene ok", "excl. leaks", "expl. rejected"):
+        table.add_column(col, justify="left" if col == "backend" else "right")
+    for r in results:
+        cells = [f"{r.p50[c]:.1f} / {r.p95[c]:.1f}" for c in STAGE_COLUMNS]
+        table.add_row(r.backend, *cells, f"{r.scene_accuracy:.0%}", str(r.exclusion_leaks),
+                      f"{r.rejected}/{r.llm_explanations}" if r.llm_explanations else "-")  # fmt: skip
+    console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
