@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scenebridge.agent import InterestSummary, parse_interests
+from scenebridge.agent import parse_interests
 from scenebridge.llm import LLM, get_llm
 
 pytestmark = pytest.mark.integration
@@ -55,10 +55,13 @@ def small_llm() -> LLM:
 def test_real_parse_english_and_chinese(small_llm, text, scene, exclusion):
     res = parse_interests(text, small_llm, scenes=SCENES)
     assert res.source in ("llm", "llm-repair"), res.errors  # the model answered valid JSON, not the fallback
-    assert isinstance(res.summary, InterestSummary)
     assert res.summary.scene == scene
+    assert res.summary.scene not in res.summary.source_scenes  # where they were is not where they want to be
     assert any(exclusion in x.lower() for x in res.summary.exclusions)
     assert res.summary.topics, "the model named no interest"
+    weights = [t.weight for t in res.summary.topics]
+    assert all(0 < w <= 1 for w in weights)
+    assert weights == sorted(weights, reverse=True)  # most important first
     assert all(exclusion not in t.name.lower() for t in res.summary.topics)
     assert res.summary.language == ("zh" if "电脑" in text else "en")
 

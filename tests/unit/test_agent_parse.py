@@ -220,11 +220,22 @@ def test_bad_statements(text, message):
         clean_statement(text)
 
 
-def test_odd_but_valid_statements_parse():
-    for text in ("🎨🖌️✨", "Ｗａｔｅｒｃｏｌｏｒ 水彩 paint　please", "tab\there and\x07 bell"):
-        res = parse_interests(text, None, scenes=SCENES)
-        assert isinstance(res.summary, InterestSummary)
-        assert res.source == "fallback"
+@pytest.mark.parametrize(
+    ("text", "topics", "language"),
+    [
+        ("🎨🖌️✨", [], "other"),  # nothing to read, and nothing made up
+        ("Ｗａｔｅｒｃｏｌｏｒ 水彩 paint　please", ["watercolor", "水彩", "paint"], "mixed"),  # full-width folded
+        ("tab\there and\x07 bell", ["tab", "here", "bell"], "en"),  # the bell character dropped
+    ],
+)
+def test_odd_but_valid_statements_parse(text, topics, language):
+    res = parse_interests(text, None, scenes=SCENES)
+    assert res.source == "fallback"
+    assert res.errors == []
+    assert [t.name for t in res.summary.topics] == topics
+    assert res.summary.language == language
+    assert res.summary.scene is None
+    assert res.summary.exclusions == []
 
 
 def test_lexical_parser_english_and_chinese():

@@ -14,7 +14,7 @@ from scenebridge.tools import Toolkit, run_tool_loop
 from tests.helpers import send_json, serve
 from tests.unit.turn_fixtures import build_store
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 
 def _tool_call(call_id: str, name: str, arguments: dict) -> dict:

@@ -17,7 +17,7 @@ from scenebridge.http import ApiSettings, create_app, running
 from scenebridge.store.profiles import ProfileStore
 from tests.unit.turn_fixtures import ITEMS, build_store
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 SESSIONS, TURNS = 32, 20
 TOPICS = ["watercolor paint", "gel pens", "copy paper", "stapler", "desk organizer", "brush pens", "acrylic paint"]
