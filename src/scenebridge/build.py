@@ -105,7 +105,7 @@ def build_recommender(
     model = (
         build_llm(settings=cfg.llm, privacy=cfg.privacy)
         if llm == "settings"
-        else with_redaction(llm, cfg.privacy.redact)  # type: ignore[arg-type]
+        else with_redaction(llm, cfg.privacy.redact)
     )
     return Recommender(
         items,
