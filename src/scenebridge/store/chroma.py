@@ -2,16 +2,16 @@
 
 One collection per scene was chosen by measurement (README, "Item store"): a ``where`` filter on a shared collection
 costs tens to hundreds of milliseconds at 100k items, while querying the scene's own collection costs a few.
+What an index run writes, and how it finds what changed, is in ``store/ingest.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -21,6 +21,7 @@ import numpy as np
 from scenebridge.data.format import item_texts
 from scenebridge.errors import StoreError
 from scenebridge.store.embed import CachedEmbedder, Embedder
+from scenebridge.store.ingest import IndexReport, index_items, read_facts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,42 +44,12 @@ class Hit:
 
 
 @dataclass
-class IndexReport:
-    """What one ``index`` run did."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    embedded: int = 0
-    total: int = 0
-    scenes: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        return (
-            f"{self.added:,} added, {self.updated:,} re-embedded (text changed), {self.unchanged:,} unchanged, "
-            f"{self.removed:,} removed; {self.embedded:,} new embeddings; {self.total:,} items in the store"
-        )
-
-
-@dataclass
 class _Mirror:
     """One scene's items in memory: for long-lived processes that answer many queries (see ``ItemStore.mirror``)."""
 
     row: dict[str, int]
     hits: list[Hit]
     vectors: np.ndarray
-
-
-def _facts(meta: Any) -> tuple[str, str]:
-    if not meta or "facts" not in meta:
-        return "", ""
-    facts = json.loads(meta["facts"])
-    return str(facts.get("title", "")), str(facts.get("category", ""))
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
 class ItemStore:
@@ -195,19 +166,6 @@ class ItemStore:
             return int(cols[scene].count()) if scene in cols else 0
         return sum(int(c.count()) for c in cols.values())
 
-    @staticmethod
-    def _hashes(col: Any) -> dict[str, str]:
-        out: dict[str, str] = {}
-        page = 5000
-        offset = 0
-        while True:
-            got = col.get(include=["metadatas"], limit=page, offset=offset)
-            for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-                out[iid] = str(json.loads((meta or {}).get("facts", "{}")).get("text_hash", ""))
-            if len(got["ids"]) < page:
-                return out
-            offset += page
-
     # -- ingestion -----------------------------------------------------------------------------------------------
 
     def index(
@@ -225,62 +183,29 @@ class ItemStore:
             prune: also delete stored items (and whole scenes) that are not in ``items``.
             progress: ``progress(description, total)`` returns an ``advance(n)`` callback.
         """
-        report = IndexReport()
         self._mirror = {}
         self._collections(refresh=True)
-        before = getattr(self.embedder, "embedded", 0)
-        items = items.drop_duplicates("item_id")
-        texts = item_texts(items)
-        frame = items.assign(_text=texts, _hash=[_text_hash(t) for t in texts])
-        todo_by_scene: list[tuple[Any, pd.DataFrame]] = []
-        for scene, group in frame.groupby("scene", sort=True):
-            col = self._collection(str(scene), create=True)
-            stored = self._hashes(col)
-            changed = group[[stored.get(i) != h for i, h in zip(group["item_id"], group["_hash"], strict=True)]]
-            n_new = int((~changed["item_id"].isin(list(stored))).sum())
-            report.added += n_new
-            report.updated += len(changed) - n_new
-            report.unchanged += len(group) - len(changed)
-            todo_by_scene.append((col, changed))
-            if prune:
-                stale = sorted(set(stored) - set(group["item_id"]))
-                for i in range(0, len(stale), self.batch_size):
-                    col.delete(ids=stale[i : i + self.batch_size])
-                report.removed += len(stale)
-        if prune:
-            wanted = set(frame["scene"])
-            for scene, col in self._collections().items():
-                if scene not in wanted:
-                    report.removed += int(col.count())
-                    self.client.delete_collection(col.name)
-        total = sum(len(t) for _, t in todo_by_scene)
-        advance = progress("indexing items", total) if progress and total else (lambda n: None)
-        self._upsert_all(todo_by_scene, advance)
+        report = index_items(
+            items,
+            lambda scene: self._collection(scene, create=True),
+            self.embedder,
+            self.batch_size,
+            prune=prune,
+            drop_other_scenes=self._drop_other_scenes,
+            progress=progress,
+        )
         self._collections(refresh=True)
-        # A CachedEmbedder counts what it really embedded; a bare embedder embeds everything it is given.
-        report.embedded = getattr(self.embedder, "embedded", before + total) - before
         report.total = self.count()
         report.scenes = self.scenes
         return report
 
-    def _upsert_all(self, todo: Iterable[tuple[Any, pd.DataFrame]], advance: Callable[[int], None]) -> None:
-        # Sequential on purpose: overlapping Chroma writes with embedding in a thread was measured 11% slower on
-        # 2 cores (both sides want the CPU; OpenBLAS threads spin while they wait).
-        for col, rows in todo:
-            for i in range(0, len(rows), self.batch_size):
-                batch = rows.iloc[i : i + self.batch_size]
-                self._write(col, batch, self.embedder.embed(batch["_text"].tolist()))
-                advance(len(batch))
-
-    @staticmethod
-    def _write(col: Any, batch: pd.DataFrame, vecs: np.ndarray) -> None:
-        # One metadata key and no document: every extra key, and the full-text index Chroma builds over
-        # documents, adds a measurable share to Chroma's per-item write cost (README, "Item store").
-        metas = [
-            {"facts": json.dumps({"title": t, "category": c, "text_hash": h}, ensure_ascii=False)}
-            for t, c, h in zip(batch["title"], batch["category"], batch["_hash"], strict=True)
-        ]
-        col.upsert(ids=batch["item_id"].tolist(), embeddings=vecs, metadatas=metas)
+    def _drop_other_scenes(self, wanted: set[str]) -> int:
+        removed = 0
+        for scene, col in self._collections().items():
+            if scene not in wanted:
+                removed += int(col.count())
+                self.client.delete_collection(col.name)
+        return removed
 
     # -- retrieval -----------------------------------------------------------------------------------------------
 
@@ -354,7 +279,7 @@ class ItemStore:
             for iid, dist, meta, emb in zip(ids, res["distances"][0], metas, embs, strict=True):
                 if iid in excluded:
                     continue
-                title, category = _facts(meta)
+                title, category = read_facts(meta)
                 found.append((Hit(iid, scene, 1.0 - float(dist), title, category), emb))
         found.sort(key=lambda p: (-p[0].score, p[0].item_id))
         found = found[:k]
@@ -386,7 +311,7 @@ class ItemStore:
                 continue
             got = self._collection(scene).get(ids=todo, include=["embeddings", "metadatas"])
             for iid, emb, meta in zip(got["ids"], got["embeddings"], got["metadatas"] or [], strict=False):
-                title, category = _facts(meta)
+                title, category = read_facts(meta)
                 by_id[iid] = (Hit(iid, scene, 0.0, title, category), emb)
         rows = [by_id[i] for i in wanted if i in by_id]
         vecs = np.asarray([e for _, e in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
@@ -417,7 +342,7 @@ class ItemStore:
             while True:
                 got = col.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
                 for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
-                    title, category = _facts(meta)
+                    title, category = read_facts(meta)
                     hits.append(Hit(iid, scene, 0.0, title, category))
                 if len(got["ids"]):
                     parts.append(np.asarray(got["embeddings"], dtype=np.float32))
@@ -439,7 +364,7 @@ class ItemStore:
         page, offset = 5000, 0
         while offset < max_items:
             got = col.get(include=["metadatas"], limit=min(page, max_items - offset), offset=offset)
-            out.update(c for c in (_facts(m)[1] for m in got["metadatas"] or []) if c)
+            out.update(c for c in (read_facts(m)[1] for m in got["metadatas"] or []) if c)
             if len(got["ids"]) < page:
                 break
             offset += page
