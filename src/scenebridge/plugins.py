@@ -112,6 +112,16 @@ def _entry_points(group: str) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def _load_entry_points(pm: pluggy.PluginManager, group: str) -> None:
+    for name, dist in _entry_points(group):
+        # One entry point at a time: pluggy's loader raises the plugin's own error without saying whose it is.
+        try:
+            pm.load_setuptools_entrypoints(group, name=name)
+            pm.check_pending()  # a hook name that is not ours (a typo) is refused now, not ignored
+        except Exception as exc:
+            raise broken_plugin(name, dist, exc) from None
+
+
 class Plugins:
     """The plugin manager: the built-in modules, then the installed entry points, loaded on first use.
 
@@ -155,13 +165,8 @@ class Plugins:
         pm.add_hookspecs(Hookspecs)
         for module in self.defaults:
             pm.register(importlib.import_module(module), name=module)
-        for name, dist in _entry_points(self.group) if self.group else []:
-            # One entry point at a time: pluggy's loader raises the plugin's own error without saying whose it is.
-            try:
-                pm.load_setuptools_entrypoints(self.group, name=name)
-                pm.check_pending()  # a hook name that is not ours (a typo) is refused now, not ignored
-            except Exception as exc:
-                raise broken_plugin(name, dist, exc) from None
+        if self.group:
+            _load_entry_points(pm, self.group)
         for name, plugin in self._extra.items():
             pm.register(plugin, name=name)
         return pm
