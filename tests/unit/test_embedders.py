@@ -1,68 +1,13 @@
-"""The embedder registry (built-ins and a plugin's) and the OpenAI-compatible embedder against a real HTTP server
-on 127.0.0.1."""
+"""The embedder registry: built-in specs and their model ids, a plugin's embedder, the errors. (The OpenAI-compatible
+embedder against a real server on 127.0.0.1 is in tests/integration/test_openai_endpoints.py.)"""
 
-import json
-from http.server import BaseHTTPRequestHandler
-from typing import ClassVar
-
-import numpy as np
 import pytest
 
-from scenebridge.errors import EmbedderError, UsageError
+from scenebridge.errors import UsageError
 from scenebridge.plugins import PLUGINS, hookimpl
-from scenebridge.store.embed import EMBEDDERS, HashingEmbedder, OpenAIEmbedder, cached_embedder, get_embedder
-from tests.helpers import send_json, serve
+from scenebridge.store.embed import EMBEDDERS, HashingEmbedder, cached_embedder, get_embedder
 
 pytestmark = pytest.mark.unit
-
-
-class _Handler(BaseHTTPRequestHandler):
-    reference = HashingEmbedder(48)
-    calls: ClassVar[list[int]] = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path != "/v1/embeddings" or body.get("model") != "tiny-embed":
-            self.send_response(404)
-            self.end_headers()
-            return
-        texts = body["input"]
-        type(self).calls.append(len(texts))
-        vecs = self.reference.embed(texts) * 3.0  # unnormalised on purpose
-        # answer out of order: the client must sort by index
-        data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)][::-1]
-        payload = {
-            "object": "list",
-            "data": data,
-            "model": "tiny-embed",
-            "usage": {"prompt_tokens": 1, "total_tokens": 1},
-        }
-        send_json(self, payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    with serve(_Handler) as url:
-        yield url
-
-
-def test_openai_compatible_endpoint_batches_sorts_and_normalises(server):
-    emb = OpenAIEmbedder("tiny-embed", base_url=server, api_key="k", batch_size=2)
-    assert emb.dim == 48
-    assert emb.model_id == "openai-tiny-embed-48"
-    _Handler.calls.clear()
-    texts = ["watercolor paint", "gel pen", "desk lamp", "水彩"]
-    vecs = emb.embed(texts)
-    assert _Handler.calls == [2, 2]
-    assert np.allclose(vecs, HashingEmbedder(48).embed(texts), atol=1e-6)
-
-
-def test_openai_endpoint_errors_are_clear(server):
-    with pytest.raises(EmbedderError, match=r"the embeddings endpoint .* failed"):
-        OpenAIEmbedder("no-such-model", base_url=server, api_key="k")
 
 
 def test_registry_specs():
@@ -77,13 +22,15 @@ def test_registry_specs():
         get_embedder("hashing:big")
 
 
-def test_registry_builds_todays_model_ids(server, tmp_path):
+def test_registry_builds_todays_model_ids(tmp_path):
     # A store records its embedder's model id: the registry must build exactly the ids stores were built with.
     assert get_embedder("hashing").model_id == "hashing-256"
     assert get_embedder("hashing:").model_id == "hashing-256"
     assert get_embedder("hashing:32", base_url=None, api_key=None).model_id == "hashing-32"
     assert get_embedder("hashing", base_url="http://unused").model_id == "hashing-256"  # options are openai's
-    assert get_embedder("openai:tiny-embed", base_url=server, api_key="k").model_id == "openai-tiny-embed-48"
+    # With its dimension given, the openai embedder asks the endpoint nothing until it embeds.
+    openai = get_embedder("openai:tiny-embed", base_url="http://127.0.0.1:9/v1", api_key="k", dim=48)
+    assert openai.model_id == "openai-tiny-embed-48"
     cached = cached_embedder("hashing:48", cache=tmp_path / "vec.sqlite", base_url=None)
     assert (cached.model_id, cached.dim) == ("hashing-48", 48)
     with pytest.raises(UsageError, match="embedder 'minilm' takes no argument; give 'minilm', not 'minilm:big'"):

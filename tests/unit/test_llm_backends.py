@@ -1,65 +1,14 @@
-"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1, and the backend registry (built-ins and a
-plugin's)."""
-
-import json
-from http.server import BaseHTTPRequestHandler
-from typing import ClassVar
+"""The LLM backend registry: built-in names, a plugin's backend, the errors. (The OpenAI-compatible backend against
+a real server on 127.0.0.1 is in tests/integration/test_openai_endpoints.py.)"""
 
 import pytest
 
-from scenebridge.agent import parse_interests
-from scenebridge.errors import UsageError
-from scenebridge.llm import LLMError, ScriptedLLM, get_llm
+from scenebridge.errors import LLMError, UsageError
+from scenebridge.llm import ScriptedLLM, get_llm
 from scenebridge.llm.registry import LLMS
 from scenebridge.plugins import PLUGINS, hookimpl
-from tests.helpers import send_json, serve
 
 pytestmark = pytest.mark.unit
-
-
-class _Chat(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict]] = []
-    answer: ClassVar[str] = "{}"
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).bodies.append(body)
-        payload = {
-            "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": type(self).answer}}],
-        }  # fmt: skip
-        send_json(self, payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def chat_server():
-    with serve(_Chat) as url:
-        yield url
-
-
-def test_openai_compatible_backend_sends_json_object_with_schema(chat_server):
-    _Chat.bodies.clear()
-    _Chat.answer = json.dumps({"topics": ["gel pens"], "scene": "office", "exclusions": ["black ink"]})
-    llm = get_llm(chat_server, model="tiny")
-    res = parse_interests("gel pens for the office, no black ink", llm, scenes=["office", "art"])
-    assert res.source == "llm"
-    assert res.summary.scene == "office"
-    body = _Chat.bodies[0]
-    assert body["model"] == "tiny"
-    assert body["temperature"] == 0
-    assert body["response_format"]["type"] == "json_object"  # not json_schema: llama.cpp's server rejects it
-    assert body["response_format"]["schema"]["title"] == "Interests"
-    assert body["max_tokens"] == 160
-
-
-def test_unreachable_server_is_an_llm_error():
-    llm = get_llm("http://127.0.0.1:9/v1", timeout=2)
-    with pytest.raises(LLMError, match="cannot reach the LLM"):
-        llm.complete([{"role": "user", "content": "hi"}])
 
 
 def test_registry_errors(tmp_path, monkeypatch):
