@@ -24,11 +24,18 @@ def store(tmp_path_factory):
 
 
 def _grounded(result) -> None:
-    inputs = [ExplainInput(i.item_id, i.title, i.category, i.scene, i.evidence, [t.name for t in result.summary.topics])
+    """Every explanation (Chinese ones too) passes the checker, and the checker still bites on them."""
+    topics = [t.name for t in result.summary.topics]
+    inputs = [ExplainInput(i.item_id, i.title, i.category, i.scene, i.evidence, topics,
+                           {ev.item_id: CATALOGUE[ev.item_id][2] for ev in i.evidence if ev.item_id in CATALOGUE})
               for i in result.items]  # fmt: skip
-    checker = GroundingChecker(inputs)
+    checker = GroundingChecker(inputs, [(i[0], i[2], i[3]) for i in ITEMS])
+    assert result.items
     for item in result.items:
-        assert checker.problems(item.item_id, item.explanation) == [] or item.explanation.startswith("推荐")
+        assert checker.problems(item.item_id, item.explanation) == [], item.explanation
+        other = next(i for i in ITEMS if i[1] == item.scene and i[0] != item.item_id)
+        # The same sentence naming another item must fail: a check that passed everything would pass this too.
+        assert checker.problems(item.item_id, f"{item.explanation}（{other[0]}，Sakura）")
 
 
 def test_turn_applies_chinese_exclusion_and_scene(store):
@@ -47,6 +54,7 @@ def test_turn_applies_chinese_exclusion_and_scene(store):
     assert all(i.explanation for i in res.items)
     assert set(STAGES) <= set(res.timings_ms)
     assert res.reply.startswith("在办公用品里")  # the scene's Chinese name from the scene hints
+    assert all(i.explanation.startswith(f"推荐「{i.title}」") for i in res.items)
     _grounded(res)
 
 
@@ -97,6 +105,10 @@ def test_profile_history_feeds_the_reranker_and_dislikes_are_never_shown(store):
     kinds = {ev.kind for i in res.items for ev in i.evidence}
     assert "history-content" in kinds
     assert any(ev.item_id == "a2" for i in res.items for ev in i.evidence)
+    _grounded(res)
+    zh = rec.turn("我想在办公用品里找水彩笔", user_id="u9", k=4)  # Chinese phrases of the history evidence
+    assert any("与你在美术里的「" in i.explanation for i in zh.items)
+    _grounded(zh)
     assert rec.forget("u9") == 2
     with pytest.raises(UsageError, match="not in the catalogue"):
         rec.feedback("u9", "zzz", "like")
@@ -186,15 +198,16 @@ class _Popular:
 
         order = sorted(candidates, key=lambda c: (c.item_id != "o9", c.item_id))
         return [Scored(item_id=c.item_id, score=1.0 / (n + 1),
-                       evidence=[Evidence(kind="popularity", text=f"popular in {c.scene}", weight=1.0,
-                                          scene=c.scene)]) for n, c in enumerate(order)][:k]  # fmt: skip
+                       evidence=[Evidence(kind="popularity", weight=1.0, scene=c.scene)])
+                for n, c in enumerate(order)][:k]  # fmt: skip
 
 
 def test_any_reranker_following_the_protocol(store):
     res = Recommender(store, reranker=_Popular("hashing:256")).turn("gel pens", scene="office", k=3)
     assert res.items[0].item_id == "o9"  # the reranker decides the order
     assert all(i.scene == "office" for i in res.items)
-    assert res.items[0].explanation == "stapler heavy duty: popular in office."
+    assert res.items[0].explanation == "stapler heavy duty: popular in office."  # worded by the agent, from data
+    assert res.items[0].evidence[0].text == "popular in office"
     with pytest.raises(UsageError, match="expects 'use-multilingual' vectors"):
         Recommender(store, reranker=_Popular("use-multilingual"))
 
@@ -257,11 +270,11 @@ def test_a_reranker_serving_several_scenes_is_used_for_each(store):
     class Both(ContentReranker):
         scenes = ("art", "office")
 
-    rec = Recommender(store, reranker=Both(store))
+    both = Both(store)
+    rec = Recommender(store, reranker=both)
     for scene in ("art", "office"):
-        reranker, note = rec.reranker_for(scene)
-        assert reranker is rec.reranker
-        assert note is None
+        assert rec.router.route(scene) is both
+        assert not rec.router.falls_back(scene)
     assert not any("covers" in n for n in rec.turn("watercolor paint", scene="art").notes)
 
 

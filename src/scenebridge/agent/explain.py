@@ -13,12 +13,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from scenebridge.agent.lexical import default_scene_hints
+from scenebridge.agent.wording import evidence_phrase, explanation
 from scenebridge.errors import LLMError
 from scenebridge.llm.protocol import LLM, Message
 from scenebridge.prompts import load_prompt
@@ -41,14 +40,6 @@ here there one other scene scenes category good great nice useful handy well bas
 sort way goes complements complement pairs pair along together people users customers shoppers often frequently
 popular popularity well-liked chosen choose appears appear per cent percent score weight reason reasons evidence"""
 _CONNECTIVES = frozenset(_CONNECTIVE_TEXT.split())
-_ZH_KIND = {
-    "interest": "符合你对“{interest}”的兴趣",
-    "history-content": "与你在{scene}里的「{title}」内容相似",
-    "co-occurrence": "买过「{title}」的人也常选它",
-    "popularity": "在{scene}里很受欢迎",
-    "collaborative": "口味与你相近的用户喜欢它",
-    "scene": "属于{scene}",
-}
 
 
 @dataclass
@@ -62,7 +53,7 @@ class ExplainInput:
         scene: its scene.
         evidence: the reranker's reasons.
         interests: the user's stated interests.
-        titles: titles of the history items the evidence refers to (id -> title).
+        titles: titles of the items the evidence refers to (id -> title).
     """
 
     item_id: str
@@ -76,10 +67,14 @@ class ExplainInput:
     def allowed_text(self) -> str:
         """Every input text this explanation may quote."""
         parts = [self.item_id, self.title, self.category, self.scene, *self.interests]
-        for ev in self.evidence:
+        for ev, phrase in zip(self.evidence, self.phrases("en"), strict=True):
             ref = ev.item_id or ""
-            parts += [ev.text, ref, ev.scene or "", ev.interest or "", self.titles.get(ref, "")]
+            parts += [phrase, ref, ev.scene or "", ev.interest or "", self.titles.get(ref, "")]
         return " ".join(p for p in parts if p)
+
+    def phrases(self, language: str = "en") -> list[str]:
+        """The evidence in words (the one renderer, :mod:`scenebridge.agent.wording`)."""
+        return [evidence_phrase(ev, self.titles, self.scene, language) for ev in self.evidence]
 
 
 class Explanation(BaseModel):
@@ -113,32 +108,9 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
     return {(a, b) for a, b in itertools.pairwise(words) if a not in _CONNECTIVES and b not in _CONNECTIVES}
 
 
-@cache
-def zh_scene(scene: str) -> str:
-    """A scene's Chinese name from the built-in scene hints ("office" -> "办公用品"), else the name itself."""
-
-    cjk = [w for w in default_scene_hints().get(scene, ()) if re.search(r"[\u4e00-\u9fff]", w)]
-    return next((w for w in cjk if w.endswith("用品")), cjk[0] if cjk else scene)
-
-
 def template_explanation(inp: ExplainInput, language: str = "en") -> str:
     """A sentence built only from the item's title and the evidence (English, or Chinese for ``zh``)."""
-    if language == "zh":
-        reasons = []
-        for ev in inp.evidence:
-            pattern = _ZH_KIND.get(ev.kind)
-            title = inp.titles.get(ev.item_id or "", ev.item_id or "")
-            if pattern and ("{title}" not in pattern or title):
-                scene = zh_scene(ev.scene or inp.scene)
-                reasons.append(pattern.format(interest=ev.interest or "", scene=scene, title=title))
-            else:
-                reasons.append(ev.text)
-        body = "；".join(reasons) if reasons else f"它是{zh_scene(inp.scene)}里与你的需求最接近的商品"
-        return f"推荐「{inp.title}」：{body}。"
-    reasons = [ev.text for ev in inp.evidence if ev.text.strip()]
-    if not reasons:
-        return f"{inp.title}: the closest match in {inp.scene} to what you asked for."
-    return f"{inp.title}: {'; '.join(reasons)}."
+    return explanation(inp.title, inp.scene, inp.phrases(language), language)
 
 
 class GroundingChecker:
@@ -222,7 +194,7 @@ def _llm_wording(inputs: Sequence[ExplainInput], llm: LLM, language: str) -> tup
     prompt = load_prompt("explain")
     items = [
         {"item_id": i.item_id, "title": i.title, "category": i.category, "scene": i.scene,
-         "evidence": [ev.text for ev in i.evidence]}
+         "evidence": i.phrases("en")}
         for i in inputs
     ]  # fmt: skip
     interests = list(dict.fromkeys(t for i in inputs for t in i.interests))

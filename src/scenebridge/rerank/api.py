@@ -21,23 +21,33 @@ EvidenceKind = Literal["co-occurrence", "interest", "history-content", "populari
 
 
 class Evidence(BaseModel):
-    """One reason behind a score, in data form.
+    """One reason behind a score, as data: which feature family, which history item, how many people, which interest.
+
+    Rerankers give only data; the agent words it (``prompts/wording.yaml``, rendered by
+    :mod:`scenebridge.agent.wording`) and fills :attr:`text` then.
 
     Attributes:
         kind: which feature family produced it.
-        text: a short, factual phrase built only from item fields and numbers the model used.
+        text: the reason in English, rendered from the other fields by the agent's wording (empty until then).
         weight: this reason's share of the score (0..1 within one item, larger is stronger).
         item_id: the history item it refers to, for co-occurrence and history-content reasons.
-        scene: the scene of that history item.
+        scene: the scene of that history item (for popularity: the scene it is popular in; the item's when None).
         interest: the stated interest it matches, for interest reasons.
+        people: how many people chose both items (co-occurrence) or chose the item (popularity), when counted.
+        measure: how the weight was found: ``similarity`` (content similarity shares, the content reranker) or
+            ``occlusion`` (a trained model's score drop with the family switched off).
+        anchor: the history item is the one the person asked for "more like" in this session.
     """
 
     kind: EvidenceKind
-    text: str
+    text: str = ""
     weight: float = Field(ge=0.0, le=1.0)
     item_id: str | None = None
     scene: str | None = None
     interest: str | None = None
+    people: int | None = Field(None, ge=0)
+    measure: Literal["similarity", "occlusion"] = "similarity"
+    anchor: bool = False
 
 
 class Scored(BaseModel):
@@ -56,7 +66,7 @@ class Candidate:
         item_id: catalogue id.
         scene: its scene.
         vector: its content embedding (same embedder as the reranker's), or None to use the model's own table.
-        title: catalogue title (for evidence text).
+        title: catalogue title.
         retrieval_score: similarity from the item store, if it came from there.
     """
 
@@ -75,7 +85,7 @@ class RerankQuery:
         scene: the target scene to recommend in.
         history: the user's known item ids in other scenes, oldest first (empty for a brand-new user).
         interest_vector: embedding of the parsed interest summary's text (None when nothing was said).
-        interests: the summary's topic names, strongest first (used to word evidence).
+        interests: the summary's topic names, strongest first (an interest reason names one).
         interest_vectors: optional embeddings of ``interests``, one row each, so a reranker can name the interest
             nearest to each item without an embedder of its own.
         exclude: item ids that must not be returned (already seen, rejected in this session).

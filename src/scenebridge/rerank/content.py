@@ -123,16 +123,13 @@ class ContentReranker:
         reasons: list[tuple[float, Evidence]] = []
         if query.interest_vector is not None and interest:
             strength = max(0.0, interest_sim)
-            text = f"matches your interest in {interest}"
-            reasons.append((strength * shares[0], Evidence(kind="interest", text=text, weight=0.0, interest=interest)))
+            reasons.append((strength * shares[0], Evidence(kind="interest", weight=0.0, interest=interest)))
         if hist_sim is not None and len(hist_hits):
             best = int(np.argmax(hist_sim))
             hit = hist_hits[best]
             share = shares[1] if query.interest_vector is not None else shares[0]
-            label = hit.title or hit.item_id
             reasons.append((max(0.0, float(hist_sim[best])) * share, Evidence(
-                kind="history-content", text=f"similar to {label} from your {hit.scene} history", weight=0.0,
-                item_id=hit.item_id, scene=hit.scene)))  # fmt: skip
+                kind="history-content", weight=0.0, item_id=hit.item_id, scene=hit.scene)))  # fmt: skip
         total = sum(r for r, _ in reasons)
         out = []
         for raw, ev in sorted(reasons, key=lambda p: -p[0]):

@@ -263,39 +263,20 @@ class FusionReranker:
                 people = int(ck.behaviour.support[h, j])
                 if people == 0:
                     continue
-                out.append(
-                    Evidence(
-                        kind="co-occurrence",
-                        weight=w,
-                        item_id=ck.item_ids[h],
-                        scene=ck.scenes[h],
-                        text=f"chosen by {people} people who also chose '{ck.titles[h]}' in {ck.scenes[h]}",
-                    )
-                )
+                out.append(Evidence(kind="co-occurrence", weight=w, item_id=ck.item_ids[h], scene=ck.scenes[h],
+                                    people=people, measure="occlusion"))  # fmt: skip
             elif family == "collaborative" and feats[_F["users_log"]] > 0:
-                out.append(
-                    Evidence(kind="collaborative", weight=w, text="chosen by people whose history resembles yours")
-                )
+                out.append(Evidence(kind="collaborative", weight=w, measure="occlusion"))
             elif family == "popularity" and j >= 0:
-                out.append(
-                    Evidence(
-                        kind="popularity", weight=w, text=f"chosen by {int(ck.behaviour.pop[j])} people in {self.scene}"
-                    )
-                )
+                people = int(ck.behaviour.pop[j])
+                out.append(Evidence(kind="popularity", weight=w, people=people, measure="occlusion"))
             elif family == "history-content" and j >= 0 and len(user.history):
                 h = nearest["history-content"][j]
-                out.append(
-                    Evidence(
-                        kind="history-content",
-                        weight=w,
-                        item_id=ck.item_ids[h],
-                        scene=ck.scenes[h],
-                        text=f"similar in content to '{ck.titles[h]}' from {ck.scenes[h]}",
-                    )
-                )
+                out.append(Evidence(kind="history-content", weight=w, item_id=ck.item_ids[h], scene=ck.scenes[h],
+                                    measure="occlusion"))  # fmt: skip
             elif family == "interest" and query.interests and user.interest is not None:
                 topic = _nearest_interest(query, self._tgt_vecs[j] if j >= 0 else None)
-                out.append(Evidence(kind="interest", weight=w, interest=topic, text=f"matches your interest '{topic}'"))
+                out.append(Evidence(kind="interest", weight=w, interest=topic, measure="occlusion"))
         return out
 
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scenebridge.agent.explain import Explanation
 from scenebridge.agent.summary import InterestSummary
-from scenebridge.errors import ScenebridgeError, UsageError
+from scenebridge.agent.turn import Recommender
+from scenebridge.errors import ScenebridgeError
 from scenebridge.rerank.api import Evidence
-
-if TYPE_CHECKING:
-    from scenebridge.agent.turn import Recommender
 
 __all__ = ["TOOLS", "Tool", "Toolkit"]
 
@@ -116,34 +114,25 @@ class FeedbackRecorded(BaseModel):
 
 
 def _parse(rec: Recommender, a: ParseInterestsArgs) -> ParsedInterests:
-    with rec._llm_lock:
-        result = rec.parse(a.statement)
+    result = rec.parse(a.statement)
     return ParsedInterests(summary=result.summary, source=result.source)
 
 
 def _search(rec: Recommender, a: SearchItemsArgs) -> FoundItems:
-
-    if a.scene is not None and a.scene not in rec.scenes:
-        msg = f"unknown scene {a.scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
-        raise UsageError(msg)
-    vec = rec._embedder.embed([a.query])[0]
-    hits = rec.store.search(vec, scenes=[a.scene] if a.scene else None, k=a.k, exclude=a.exclude_ids)
+    hits = rec.search(a.query, scene=a.scene, k=a.k, exclude=a.exclude_ids)
     return FoundItems(items=[FoundItem(item_id=h.item_id, scene=h.scene, title=h.title, category=h.category,
                                        score=round(h.score, 6)) for h in hits])  # fmt: skip
 
 
 def _rerank(rec: Recommender, a: RerankArgs) -> RankedItems:
-    scored, facts, _ = rec.score_items(a.scene, a.item_ids, a.interests, a.user_id, a.k)
-    items = [RankedItem(item_id=s.item_id, scene=facts[s.item_id].scene, title=facts[s.item_id].title,
-                        score=round(s.score, 6), evidence=s.evidence) for s in scored]  # fmt: skip
-    return RankedItems(items=items, unknown_ids=[i for i in dict.fromkeys(a.item_ids) if i not in facts])
+    scored, unknown = rec.score(a.scene, a.item_ids, a.interests, a.user_id, a.k)
+    items = [RankedItem(item_id=r.item_id, scene=r.scene, title=r.title, score=round(r.score or 0.0, 6),
+                        evidence=r.evidence) for r in scored]  # fmt: skip
+    return RankedItems(items=items, unknown_ids=unknown)
 
 
 def _explain(rec: Recommender, a: ExplainArgs) -> Explanations:
-    scored, facts, query = rec.score_items(a.scene, a.item_ids, a.interests, a.user_id)
-    order = {i: n for n, i in enumerate(a.item_ids)}
-    scored = sorted(scored, key=lambda s: order[s.item_id])
-    return Explanations(explanations=rec.explain_scored(scored, facts, query.interests, a.language))
+    return Explanations(explanations=rec.explain(a.scene, a.item_ids, a.interests, a.user_id, a.language))
 
 
 def record_feedback(rec: Recommender, user_id: str, item_id: str, kind: str) -> FeedbackRecorded:

@@ -1,0 +1,152 @@
+"""Stage 1: the statement read in its session — the summary in force, the target scene, the interest vector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenebridge.agent.lexical import default_scene_hints, lexical_parse
+from scenebridge.agent.parse import ParseResult
+from scenebridge.agent.query_embed import QueryEmbedder
+from scenebridge.agent.result import Trace
+from scenebridge.agent.session import Session, is_pure_refinement, read_refinement
+from scenebridge.agent.summary import InterestSummary
+from scenebridge.agent.wording import change
+from scenebridge.errors import UsageError
+from scenebridge.store.chroma import ItemStore
+
+__all__ = ["Interest", "Reading", "choose_scene", "interest", "move_scene", "read_statement"]
+
+
+@dataclass
+class Reading:
+    """How a statement was read: the summary in force after it, the parse source, and whether it anchored the
+    session on a shown item ("more like the second one")."""
+
+    summary: InterestSummary
+    source: str
+    anchored: bool = False
+
+
+@dataclass
+class Interest:
+    """What the turn looks for: the interest vector, the interest names (strongest first) and their vectors."""
+
+    vector: np.ndarray
+    names: list[str]
+    vectors: np.ndarray
+
+
+def read_statement(
+    text: str,
+    sess: Session,
+    parse: Callable[[str], ParseResult],
+    scenes: Sequence[str],
+    scene_hints: Mapping[str, Sequence[str]] | None,
+    store: ItemStore,
+    trace: Trace,
+) -> Reading:
+    """The summary in force after this statement (a pure refinement is read without the LLM); what changed goes to
+    the trace."""
+    ref = read_refinement(text)
+    if sess.summary is not None and is_pure_refinement(text, ref):
+        new, source = lexical_parse(text, scenes, scene_hints), "refinement"
+    else:
+        parsed = parse(text)
+        new, source = parsed.summary, parsed.source
+    prev = sess.summary
+    if prev is None or (source != "refinement" and new.topics and ref.more_like is None):
+        merged = new.model_copy(deep=True)
+        if prev is not None:  # a new request in the same session keeps earlier exclusions
+            merged.exclusions = _union(prev.exclusions, new.exclusions)
+            sess.anchor, sess.anchor_vector = None, None
+    else:
+        merged = prev.model_copy(deep=True)
+        added = [e for e in new.exclusions if e.lower() not in {x.lower() for x in prev.exclusions}]
+        merged.exclusions = _union(prev.exclusions, new.exclusions)
+        trace.changes += [change("exclusion", phrase=e) for e in added]
+        if new.scene:
+            merged.scene = new.scene
+        merged.language = new.language if source != "refinement" else prev.language
+    if ref.cheaper and "cheaper" not in merged.constraints.other:
+        merged.constraints.other.append("cheaper")
+        trace.changes.append(change("cheaper"))
+    if ref.more_like is not None:
+        trace.changes.append(_anchor(sess, ref.more_like, store))
+    return Reading(merged, source, anchored=ref.more_like is not None)
+
+
+def _anchor(sess: Session, position: int, store: ItemStore) -> str:
+    if not sess.shown:
+        msg = "there are no earlier results in this session to compare with; ask for something first"
+        raise UsageError(msg)
+    index = len(sess.shown) - 1 if position == -1 else position - 1
+    if not 0 <= index < len(sess.shown):
+        msg = f"the last answer had {len(sess.shown)} items; pick one of 1..{len(sess.shown)}"
+        raise UsageError(msg)
+    hits, vecs = store.get_items([sess.shown[index]])
+    if not hits:
+        msg = f"item {sess.shown[index]} is no longer in the store"
+        raise UsageError(msg)
+    sess.anchor, sess.anchor_vector = (hits[0].item_id, hits[0].title), vecs[0]
+    return change("more_like", position=index + 1, title=hits[0].title, item_id=hits[0].item_id)
+
+
+def choose_scene(explicit: str | None, summary: InterestSummary, sess: Session, scenes: Sequence[str]) -> str:
+    """The scene asked for, else the statement's, else the session's, else the only one left.
+
+    Raises:
+        UsageError: for an unknown scene, or when no scene can be told.
+    """
+    for scene in (explicit, summary.scene, sess.scene):
+        if scene:
+            if scene not in scenes:
+                msg = f"unknown scene {scene!r}; the store's scenes are: {', '.join(scenes)}"
+                raise UsageError(msg)
+            return scene
+    rest = [s for s in scenes if s not in summary.source_scenes]
+    if len(scenes) == 1 or len(rest) == 1:
+        return scenes[0] if len(scenes) == 1 else rest[0]
+    msg = f"say which scene to recommend in (--scene): one of {', '.join(scenes)}"
+    raise UsageError(msg)
+
+
+def move_scene(sess: Session, target: str, reading: Reading, trace: Trace) -> None:
+    """Notes a scene change; "more like" an item of the old scene ends with it."""
+    if sess.scene is not None and target != sess.scene:
+        trace.changes.append(change("scene", old=sess.scene, new=target))
+        if sess.anchor is not None and not reading.anchored:
+            sess.anchor, sess.anchor_vector = None, None
+    reading.summary.scene = target
+
+
+def interest(
+    summary: InterestSummary,
+    sess: Session,
+    scene: str,
+    embedder: QueryEmbedder,
+    scene_hints: Mapping[str, Sequence[str]] | None,
+) -> Interest:
+    """The interest vector (summary text, pulled towards an anchor item), the interest names and their vectors."""
+    names = [t.name for t in sorted(summary.topics, key=lambda t: -t.weight)]
+    hints = [*(scene_hints or {}).get(scene, ()), *default_scene_hints().get(scene, ())]
+    text = summary.text() or " ".join([scene, *hints[:2]])
+    # The topics go in the same batch: the rerankers name the one each item matches.
+    rows = embedder.embed([text, *names])
+    vec, topic_vecs = rows[0], rows[1:]
+    if sess.anchor is not None and sess.anchor_vector is not None:
+        anchor = np.asarray(sess.anchor_vector, dtype=np.float32)
+        vec = 0.7 * anchor + 0.3 * vec
+        vec /= np.linalg.norm(vec) or 1.0
+        names = [sess.anchor[1], *names]
+        topic_vecs = np.vstack([anchor[None, :] / (np.linalg.norm(anchor) or 1.0), topic_vecs])
+    return Interest(vec, names, topic_vecs)
+
+
+def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for x in [*a, *b]:
+        seen.setdefault(x.lower(), x)
+    return list(seen.values())[:12]

@@ -1,0 +1,58 @@
+"""Stage 3: the scene's reranker orders the candidates and gives its evidence (data); "more like" evidence is marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scenebridge.agent.result import ItemRecord, Trace
+from scenebridge.agent.wording import note
+from scenebridge.rerank.api import Evidence, Reranker, RerankQuery
+from scenebridge.rerank.router import SceneRouter
+
+__all__ = ["rerank", "route"]
+
+
+def route(router: SceneRouter, scene: str, trace: Trace) -> Reranker:
+    """The scene's reranker; a scene no trained reranker covers is ranked by the default, with a note."""
+    if router.falls_back(scene):
+        trace.notes.append(note("not_covered", scenes=list(router.scenes), scene=scene))
+    return router.route(scene)
+
+
+def rerank(
+    reranker: Reranker,
+    query: RerankQuery,
+    items: Sequence[ItemRecord],
+    k: int | None,
+    ask: int | None = None,
+    anchor: tuple[str, str] | None = None,
+) -> list[ItemRecord]:
+    """The best ``k`` of ``items`` (all when None), scored, with evidence; ids the reranker invents are dropped.
+
+    Args:
+        reranker: the scene's reranker.
+        query: who asks, for what.
+        items: the candidates.
+        k: how many to keep.
+        ask: how many to ask the reranker for (``k`` by default; the turn asks a few more, in case some are
+            dropped).
+        anchor: the item the person asked for "more like" (id, title): the reranker saw it as one more interest,
+            and a reason naming it is likeness to that item.
+    """
+    by_id = {r.item_id: r for r in items}
+    found = reranker.rerank(query, [r.candidate() for r in items], k=ask if ask is not None else k)
+    scored = [s for s in found if s.item_id in by_id]
+    out = []
+    for s in scored[:k] if k is not None else scored:
+        rec = by_id[s.item_id]
+        rec.score = s.score
+        rec.evidence = [_likeness(ev, anchor, query.scene) for ev in s.evidence] if anchor else list(s.evidence)
+        out.append(rec)
+    return out
+
+
+def _likeness(ev: Evidence, anchor: tuple[str, str], scene: str) -> Evidence:
+    item_id, title = anchor
+    if ev.kind == "interest" and ev.interest == title:
+        return Evidence(kind="history-content", weight=ev.weight, item_id=item_id, scene=scene, anchor=True)
+    return ev

@@ -1,0 +1,93 @@
+"""Stage 2: candidates from the item store (and behaviour candidates for a user with a history), minus stated
+exclusions, each as one :class:`~scenebridge.agent.result.ItemRecord`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
+from scenebridge.agent.result import ItemRecord, Trace
+from scenebridge.agent.session import Session
+from scenebridge.agent.stages.read import Interest
+from scenebridge.agent.summary import InterestSummary
+from scenebridge.agent.wording import note
+from scenebridge.rerank.api import Reranker, RerankQuery
+from scenebridge.store.chroma import Hit, ItemStore
+from scenebridge.store.profiles import ProfileStore
+
+__all__ = ["exclusion_filter", "exclusion_notes", "query_for", "records", "retrieve", "user_profile"]
+
+
+def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str) -> tuple[list[str], set[str]]:
+    """A user's history in the other scenes (oldest first) and the items they disliked."""
+    if user_id and profiles is not None:
+        return profiles.history(user_id, exclude_scene=scene), profiles.disliked(user_id)
+    return [], set()
+
+
+def query_for(scene: str, interest: Interest, sess: Session, profiles: ProfileStore | None) -> RerankQuery:
+    """The reranker's query: who asks (history, dislikes), for what, and what must not come back."""
+    history, exclude = user_profile(sess.user_id, profiles, scene)
+    if sess.anchor is not None:
+        exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
+    return RerankQuery(scene=scene, history=history, interest_vector=interest.vector, interests=interest.names,
+                       exclude=exclude, interest_vectors=interest.vectors)  # fmt: skip
+
+
+def exclusion_filter(summary: InterestSummary, reader: SemanticGlossary | None, scene: str) -> ExclusionFilter:
+    """The stated exclusions as a filter (phrases the glossary lacks read by the catalogue's nearest word)."""
+    return ExclusionFilter.build(summary.exclusions, reader.resolver(scene) if reader is not None else None)
+
+
+def records(hits: Sequence[Hit], vecs: np.ndarray) -> list[ItemRecord]:
+    """Store hits as item records (a zero score means the store did not rank the hit: items looked up by id)."""
+    return [ItemRecord(h.item_id, h.scene, h.title, h.category, v, h.score or None)
+            for h, v in zip(hits, vecs, strict=True)]  # fmt: skip
+
+
+def retrieve(
+    store: ItemStore,
+    query: RerankQuery,
+    excl: ExclusionFilter,
+    reranker: Reranker,
+    retrieve_k: int,
+    behaviour_k: int,
+    trace: Trace,
+) -> list[ItemRecord]:
+    """The candidates nearest the interest vector, then the reranker's behaviour candidates, minus exclusions (the
+    filtered ones go to the trace with the exclusion that removed them)."""
+    hits, vecs = store.search_with_vectors(
+        query.interest_vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude
+    )
+    extra: list[str] = []
+    # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
+    # popular items, which would crowd out what was asked for ("a stapler" answered with colored pencils).
+    if query.history:
+        seen = {h.item_id for h in hits}
+        extra = [i for i in reranker.candidates(query, behaviour_k) if i not in seen]
+    if extra:
+        more, more_vecs = store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
+        hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs
+    kept: list[ItemRecord] = []
+    for rec in records(hits, vecs):
+        reason = excl.match(rec.title, rec.category)
+        if reason is not None:
+            trace.filtered[rec.item_id] = reason
+        else:
+            kept.append(rec)
+    return kept
+
+
+def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trace) -> None:
+    """What the person should know about their exclusions and constraints."""
+    if trace.filtered:
+        trace.notes.append(note("filtered", n=len(trace.filtered)))
+    for phrase, word in excl.resolved.items():
+        trace.notes.append(note("exclusion_read_as", phrase=phrase, word=word))
+    for phrase in excl.unmatched:
+        trace.notes.append(note("exclusion_unknown", phrase=phrase))
+    c = summary.constraints
+    if "cheaper" in c.other or c.price_max is not None or c.price_min is not None:
+        trace.notes.append(note("no_prices"))
