@@ -1,7 +1,10 @@
-"""The house rules of issue 10: the import contracts hold, no import circle anywhere, no file in src/ over 400 lines."""
+"""The house rules of issue 10: the import contracts hold, no import circle anywhere, no file in src/ over 400 lines,
+a short README whose links (and the docs' links) resolve.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +27,19 @@ def test_no_source_file_over_400_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not long, f"files over {MAX_LINES} lines (carve them): {long}"
+
+
+def test_readme_is_short_and_its_links_resolve() -> None:
+    readme = ROOT / "README.md"
+    assert len(readme.read_text(encoding="utf-8").splitlines()) <= 250, "README.md: move detail into docs/"
+    links, broken = 0, []
+    for page in [readme, *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            links += 1
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert links >= 10, "the README links the docs/ pages"
+    assert not broken, broken
 
 
 def test_import_contracts_hold() -> None:
