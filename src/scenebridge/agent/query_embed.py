@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,10 @@ class QueryEmbedder:
     @classmethod
     def for_store(cls, store_embedder: Any) -> QueryEmbedder:
         """A query embedder for a store's embedder; USE gets its own single-threaded copy (measured 10x faster
-        for one text than 2 BLAS threads while other work shares the cores)."""
+        for one text than 2 BLAS threads while other work shares the cores), one per process."""
         inner = getattr(store_embedder, "inner", store_embedder)
-
         if isinstance(inner, UseMultilingualEmbedder):
-            inner = UseMultilingualEmbedder(threads=1)
+            return _use_query_embedder()
         return cls(inner)
 
     def clear(self) -> None:
@@ -59,3 +59,10 @@ class QueryEmbedder:
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)
             return np.vstack([self._memo[t] for t in texts])
+
+
+@cache
+def _use_query_embedder() -> QueryEmbedder:
+    """The process's one single-threaded USE query embedder: loading the weights costs seconds, and recommenders
+    built one per script or benchmark pass share it (its lock serialises the calls)."""
+    return QueryEmbedder(UseMultilingualEmbedder(threads=1))

@@ -10,21 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from scenebridge.agent.session import SessionStore
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.turn import Recommender, TurnResult
-from scenebridge.build import build_llm
+from scenebridge.build import build_llm, build_recommender
 from scenebridge.errors import ScenebridgeError
 from scenebridge.llm import ScriptedLLM
 from scenebridge.script.catalogue import open_catalogue
 from scenebridge.script.checks import Failure, Outcome, check_outcome
 from scenebridge.script.model import Script, Turn, load_script
-from scenebridge.settings import LLMSettings, table
+from scenebridge.settings import LLMSettings, Settings, table
 from scenebridge.store.profiles import ProfileStore
 from scenebridge.tools import Toolkit
 
 if TYPE_CHECKING:
-    from scenebridge.agent.turn import Recommender
     from scenebridge.llm.protocol import LLM, Message
     from scenebridge.script.catalogue import Catalogue
 
@@ -68,7 +66,8 @@ class ScriptReport(BaseModel):
 
 
 class ScriptRunner:
-    """Runs scripts, reusing indexed catalogues, recommenders and loaded LLMs across them.
+    """Runs scripts, reusing indexed catalogues and loaded LLMs across them; each script gets a recommender of its
+    own (its LLM, explanation mode, k, fresh sessions and profiles) from :func:`scenebridge.build.build_recommender`.
 
     Args:
         llm: a backend spec that overrides every script's ``llm`` (``fake``, ``none``, a model name, path or URL).
@@ -79,16 +78,22 @@ class ScriptRunner:
         self.llm_override = llm
         self.embedder_override = embedder
         self._catalogues: dict[tuple[Path, str], Catalogue] = {}
-        self._recommenders: dict[tuple[Path, str], Recommender] = {}
         self._llms: dict[str, LLM | None] = {}
 
-    def _recommender(self, script: Script) -> tuple[Recommender, Catalogue]:
-
+    def _catalogue(self, script: Script) -> Catalogue:
         key = (script.catalogue_path(), self.embedder_override or script.embedder)
         if key not in self._catalogues:
             self._catalogues[key] = open_catalogue(*key)
-            self._recommenders[key] = Recommender(self._catalogues[key].store)
-        return self._recommenders[key], self._catalogues[key]
+        return self._catalogues[key]
+
+    def _recommender(self, script: Script, cat: Catalogue, llm: LLM | None) -> Recommender:
+        """A recommender for one script: its LLM, explanation mode and k, fresh sessions, a fresh in-memory profile
+        store with the script's histories, and the content reranker."""
+        profiles = ProfileStore(":memory:")
+        for user, history in script.profiles.items():
+            profiles.record_many(user, [(i, cat.items[i][0]) for i in history if i in cat.items], "history")
+        settings = Settings.load(agent={"explain": script.explain, "k": script.k})
+        return build_recommender(settings=settings, store=cat.store, llm=llm, reranker=None, profiles=profiles)
 
     def _llm(self, spec: str) -> LLM | None:
 
@@ -106,13 +111,10 @@ class ScriptRunner:
 
         start = time.perf_counter()
         spec = self.llm_override or script.llm
-        rec, cat = self._recommender(script)
+        cat = self._catalogue(script)
         inner = self._llm(spec)
         counter = CountingLLM(inner) if inner is not None else None
-        rec.llm, rec.explain_mode, rec.k = counter, script.explain, script.k
-        rec.sessions, rec.profiles = SessionStore(), ProfileStore(":memory:")
-        for user, history in script.profiles.items():
-            rec.profiles.record_many(user, [(i, cat.items[i][0]) for i in history if i in cat.items], "history")
+        rec = self._recommender(script, cat, counter)
         failures: list[Failure] = []
         transcript: list[str] = []
         session: str | None = None
@@ -150,7 +152,6 @@ class ScriptRunner:
         for cat in self._catalogues.values():
             cat.folder.cleanup()
         self._catalogues.clear()
-        self._recommenders.clear()
 
 
 def _transcript(n: int, said: str, out: Outcome) -> str:
