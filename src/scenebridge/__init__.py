@@ -17,13 +17,13 @@ from scenebridge.errors import (
     StoreError,
     UsageError,
 )
+from scenebridge.version import __version__
 
 if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender, TurnResult
     from scenebridge.build import build_recommender
     from scenebridge.settings import Settings
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DatasetError",

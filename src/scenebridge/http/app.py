@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scenebridge import __version__
 from scenebridge.agent.session import Session, TurnRecord
 from scenebridge.agent.turn import TurnResult
 from scenebridge.errors import ScenebridgeError, StoreError, UsageError
@@ -34,6 +33,7 @@ from scenebridge.http.schemas import (
 )
 from scenebridge.settings import ApiSettings
 from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
+from scenebridge.version import __version__
 
 if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender

@@ -18,6 +18,7 @@ import numpy as np
 from scenebridge.errors import UsageError
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.features import FEATURES
+from scenebridge.version import __version__
 
 if TYPE_CHECKING:
     from scenebridge.data.split import CrossSceneSplit
@@ -43,8 +44,6 @@ def save_checkpoint(
     import torch
     from safetensors.numpy import save_file as save_numpy
     from safetensors.torch import save_file
-
-    import scenebridge
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,7 +76,7 @@ def save_checkpoint(
         "train_config": cfg.model_dump(),
         "report": asdict(report),
         "versions": {
-            "scenebridge": scenebridge.__version__,
+            "scenebridge": __version__,
             "torch": torch.__version__,
             "numpy": np.__version__,
             "safetensors": safetensors.__version__,
