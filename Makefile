@@ -22,7 +22,8 @@ SMALL_MODEL := qwen2.5-coder-0.5b
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changes.
+# Re-installs only when pyproject.toml changes. The dev extra holds every extra but llama (the `llama` target below
+# installs it from a cached wheel) and the test tools: `make run` and `make test` get the whole of `[all]`.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
