@@ -95,3 +95,58 @@ def test_unknown_chinese_exclusion_is_reported():
     excl = ExclusionFilter.build(["某某牌"])
     assert excl.unmatched == ["某某牌"]
     assert excl.match("anything", "at all") is None
+
+
+def test_every_evidence_kind_is_worded_in_english_and_chinese():
+    from typing import get_args
+
+    from scenebridge.prompts import load_wording
+    from scenebridge.rerank.api import EvidenceKind
+
+    wording = load_wording()
+    for lang in ("en", "zh"):
+        assert set(get_args(EvidenceKind)) | {"anchor"} <= set(wording.evidence[lang]), lang
+        assert set(wording.reply[lang]) == {"empty", "head", "item"}
+
+
+@pytest.mark.parametrize(
+    ("evidence", "en", "zh"),
+    [
+        (Evidence(kind="co-occurrence", weight=0.6, item_id="a4", scene="art", people=7, measure="occlusion"),
+         "chosen by 7 people who also chose 'copic ink refill' in art", "买过「copic ink refill」的人也常选它"),
+        (Evidence(kind="popularity", weight=0.2, people=31, measure="occlusion"),
+         "chosen by 31 people in office", "在办公用品里很受欢迎"),
+        (Evidence(kind="popularity", weight=1.0), "popular in office", "在办公用品里很受欢迎"),
+        (Evidence(kind="interest", weight=0.5, interest="gel pens", measure="occlusion"),
+         "matches your interest 'gel pens'", "符合你对“gel pens”的兴趣"),
+        (Evidence(kind="history-content", weight=0.3, item_id="a4", scene="art", measure="occlusion"),
+         "similar in content to 'copic ink refill' from art", "与你在美术里的「copic ink refill」内容相似"),
+        (Evidence(kind="history-content", weight=1.0, item_id="o9", scene="office", anchor=True),
+         "similar to 'stapler heavy duty', which you asked for more like", "与你在办公用品里的「stapler heavy duty」内容相似"),
+        (Evidence(kind="collaborative", weight=0.1, measure="occlusion"),
+         "chosen by people whose history resembles yours", "口味与你相近的用户喜欢它"),
+    ],
+)  # fmt: skip
+def test_evidence_is_data_worded_in_one_place(evidence, en, zh):
+    from scenebridge.agent.wording import evidence_phrase, with_text
+
+    titles = {"a4": "copic ink refill", "o9": "stapler heavy duty"}
+    assert evidence.text == ""  # rerankers give data only
+    assert evidence_phrase(evidence, titles, "office") == en
+    assert evidence_phrase(evidence, titles, "office", "zh") == zh
+    assert with_text([evidence], titles, "office")[0].text == en
+    inp = ExplainInput("o4", "pilot g2 gel pens black 12 pack", "office products writing pens gel", "office",
+                       [evidence], ["gel pens"], titles)  # fmt: skip
+    checker = GroundingChecker([inp], OTHERS)
+    for language in ("en", "zh"):
+        text = template_explanation(inp, language)
+        assert checker.problems("o4", text) == [], text
+
+
+def test_a_history_item_without_a_title_is_named_by_its_id_and_chinese_falls_back_to_english():
+    from scenebridge.agent.wording import evidence_phrase
+
+    ev = Evidence(kind="co-occurrence", weight=1.0, item_id="a9", scene="art", people=3, measure="occlusion")
+    assert evidence_phrase(ev, {}, "office") == "chosen by 3 people who also chose 'a9' in art"
+    no_ref = Evidence(kind="co-occurrence", weight=1.0, scene="art", people=3, measure="occlusion")
+    assert evidence_phrase(no_ref, {}, "office", "zh") == evidence_phrase(no_ref, {}, "office", "en")

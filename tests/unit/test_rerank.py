@@ -134,6 +134,8 @@ def test_reranker_orders_candidates_with_evidence_and_scores_new_items(trained):
     for e in co:
         assert e.item_id in {"a0", "a6", "a12"}
         assert e.scene == "a"
+        assert e.people and e.people > 0  # evidence as data: the count, worded later by the agent
+        assert (e.measure, e.text) == ("occlusion", "")
     with pytest.raises(UsageError, match="trained for scene 'b'"):
         rr.rerank(RerankQuery(scene="a"), pool)
 
@@ -266,6 +268,14 @@ def test_a_scene_router_sends_each_query_to_its_scene_model(trained, tmp_path):
         router.candidates(RerankQuery(scene="c"), 5)
     with pytest.raises(UsageError, match="two trained rerankers serve scene 'b'"):
         build_reranker(folders=[a_to_b, a_to_b])
+    # With a default, a scene no trained model covers goes to it (the agent's content reranker).
+    default = object()
+    routed = SceneRouter([router], default=default)  # type: ignore[list-item]
+    assert routed.route("c") is default
+    assert routed.falls_back("c")
+    assert routed.route("a") is router
+    assert not routed.falls_back("a")
+    assert routed.embedder_id == router.embedder_id
 
 
 def test_reranker_folders_from_the_environment(monkeypatch, tmp_path):

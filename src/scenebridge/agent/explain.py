@@ -69,7 +69,8 @@ class ExplainInput:
         parts = [self.item_id, self.title, self.category, self.scene, *self.interests]
         for ev, phrase in zip(self.evidence, self.phrases("en"), strict=True):
             ref = ev.item_id or ""
-            parts += [phrase, ref, ev.scene or "", ev.interest or "", self.titles.get(ref, "")]
+            # The text a result already carries counts too (a checker of a result may lack the history titles).
+            parts += [phrase, ev.text, ref, ev.scene or "", ev.interest or "", self.titles.get(ref, "")]
         return " ".join(p for p in parts if p)
 
     def phrases(self, language: str = "en") -> list[str]:
