@@ -19,7 +19,7 @@ FEATURES = {
     "serve": "the HTTP API (fastapi, uvicorn)",
     "mcp": "the MCP server (mcp)",
     "langchain": "the LangChain retriever and tools (langchain-core)",
-    "plots": "the evaluation plots (matplotlib)",
+    "plots": "plotting the evaluation report (matplotlib)",
     "llama": "GGUF models in-process (llama-cpp-python)",
     "st": "sentence-transformers embedders",
 }

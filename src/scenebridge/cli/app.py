@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from scenebridge import __version__
 from scenebridge.cli import agent, bench, data, models, ops, profiles, store, train
 from scenebridge.errors import ScenebridgeError
+from scenebridge.version import __version__
 
 __all__ = ["app", "main"]
 
