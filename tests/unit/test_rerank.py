@@ -134,7 +134,7 @@ def test_reranker_orders_candidates_with_evidence_and_scores_new_items(trained):
     for e in co:
         assert e.item_id in {"a0", "a6", "a12"}
         assert e.scene == "a"
-        assert e.people and e.people > 0  # evidence as data: the count, worded later by the agent
+        assert (e.people or 0) > 0  # evidence as data: the count, worded later by the agent
         assert (e.measure, e.text) == ("occlusion", "")
     with pytest.raises(UsageError, match="trained for scene 'b'"):
         rr.rerank(RerankQuery(scene="a"), pool)
