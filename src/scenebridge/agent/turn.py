@@ -19,7 +19,6 @@ from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.result import STAGES, ItemRecord, RecommendedItem, Trace, TurnResult
 from scenebridge.agent.session import Session, SessionStore
 from scenebridge.agent.stages import explain, read, rerank, retrieve
-from scenebridge.agent.wording import reply
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM
 from scenebridge.rerank.api import Reranker, RerankQuery
@@ -27,10 +26,11 @@ from scenebridge.rerank.content import ContentReranker
 from scenebridge.rerank.router import SceneRouter
 from scenebridge.settings import MAX_K
 from scenebridge.store.chroma import Hit, ItemStore
-from scenebridge.store.embed import UseMultilingualEmbedder
 from scenebridge.store.profiles import ProfileStore
 
 __all__ = ["STAGES", "RecommendedItem", "Recommender", "TurnResult", "render_reply"]
+
+render_reply = explain.render_reply
 
 
 class Recommender:
@@ -72,7 +72,7 @@ class Recommender:
         classifier: SceneClassifier | Literal["auto"] | None = "auto",
         sessions: SessionStore | None = None,
     ) -> None:
-        if reranker is not None and not _same_embedder(reranker.embedder_id, store.embedder.model_id):
+        if reranker is not None and not rerank.same_embedder(reranker.embedder_id, store.embedder.model_id):
             msg = (
                 f"the reranker expects {reranker.embedder_id!r} vectors but the store was built with "
                 f"{store.embedder.model_id!r}; index the store with the reranker's embedder"
@@ -140,16 +140,6 @@ class Recommender:
         """The scene classifier, if any."""
         return self._classifier
 
-    @property
-    def k(self) -> int:
-        """Items per answer by default."""
-        return self._k
-
-    @property
-    def behaviour_k(self) -> int:
-        """Behaviour candidates asked from the reranker."""
-        return self._behaviour_k
-
     # -- the turn ------------------------------------------------------------------------------------------------
 
     def turn(
@@ -194,7 +184,8 @@ class Recommender:
         excl = retrieve.exclusion_filter(summary, self._reader, target)
         reranker = rerank.route(self._router, target, trace)
         with trace.stage("retrieve"):
-            found = retrieve.retrieve(self._store, query, excl, reranker, self._retrieve_k, self._behaviour_k, trace)
+            found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
+                                      self._behaviour_k, trace)  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):
@@ -211,7 +202,7 @@ class Recommender:
             parse_source=reading.source, refinements=trace.changes, items=items, explanations=explanations,
             filtered=trace.filtered, notes=trace.notes, timings_ms=trace.finish(),
         )  # fmt: skip
-        result.reply = render_reply(result)
+        result.reply = explain.render_reply(result)
         return result
 
     # -- the stages on their own, for tools ----------------------------------------------------------------------
@@ -317,19 +308,3 @@ class Recommender:
         """Deletes a user's profile and ends their sessions; returns the number of profile events deleted."""
         self._sessions.drop_user(user_id)
         return self._profiles.forget(user_id) if self._profiles is not None else 0
-
-
-def _same_embedder(wanted: str, model_id: str) -> bool:
-    """Whether a reranker's embedder (a model id, or an embedder spec such as ``use-multilingual``) is the store's."""
-    if wanted == model_id:
-        return True
-    name, _, arg = wanted.partition(":")
-    known = {"use-multilingual": UseMultilingualEmbedder.model_id, "hashing": f"hashing-{arg or 256}"}
-    return known.get(name) == model_id
-
-
-def render_reply(result: TurnResult) -> str:
-    """The answer as plain text, in the statement's language."""
-    topics = [t.name for t in result.summary.topics[:4]]
-    lines = [(i.rank, i.explanation) for i in result.items]
-    return reply(result.scene, result.summary.language, topics, result.summary.exclusions, lines)

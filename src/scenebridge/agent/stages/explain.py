@@ -1,4 +1,5 @@
-"""Stage 4: the evidence worded (the one renderer), one grounded explanation per item, the items as results."""
+"""Stage 4: the evidence worded (the one renderer), one grounded explanation per item, the items as results and
+the reply."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from contextlib import AbstractContextManager
 from typing import Literal
 
 from scenebridge.agent.explain import ExplainInput, Explanation, explain_items
-from scenebridge.agent.result import ItemRecord, RecommendedItem
-from scenebridge.agent.wording import with_text
+from scenebridge.agent.result import ItemRecord, RecommendedItem, TurnResult
+from scenebridge.agent.wording import reply, with_text
 from scenebridge.llm.protocol import LLM
 from scenebridge.store.chroma import ItemStore
 
-__all__ = ["explain", "recommended", "titles_for", "word_evidence"]
+__all__ = ["explain", "recommended", "render_reply", "titles_for", "word_evidence"]
 
 
 def titles_for(items: Sequence[ItemRecord], known: Sequence[ItemRecord], store: ItemStore) -> dict[str, str]:
@@ -75,3 +76,10 @@ def recommended(items: Sequence[ItemRecord], explanations: Sequence[Explanation]
                         explanation_source=e.source)
         for n, (r, e) in enumerate(zip(items, explanations, strict=True), start=1)
     ]  # fmt: skip
+
+
+def render_reply(result: TurnResult) -> str:
+    """The answer as plain text, in the statement's language."""
+    topics = [t.name for t in result.summary.topics[:4]]
+    lines = [(i.rank, i.explanation) for i in result.items]
+    return reply(result.scene, result.summary.language, topics, result.summary.exclusions, lines)

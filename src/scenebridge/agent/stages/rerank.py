@@ -8,8 +8,9 @@ from scenebridge.agent.result import ItemRecord, Trace
 from scenebridge.agent.wording import note
 from scenebridge.rerank.api import Evidence, Reranker, RerankQuery
 from scenebridge.rerank.router import SceneRouter
+from scenebridge.store.embed import UseMultilingualEmbedder
 
-__all__ = ["rerank", "route"]
+__all__ = ["rerank", "route", "same_embedder"]
 
 
 def route(router: SceneRouter, scene: str, trace: Trace) -> Reranker:
@@ -44,10 +45,10 @@ def rerank(
     scored = [s for s in found if s.item_id in by_id]
     out = []
     for s in scored[:k] if k is not None else scored:
-        rec = by_id[s.item_id]
-        rec.score = s.score
-        rec.evidence = [_likeness(ev, anchor, query.scene) for ev in s.evidence] if anchor else list(s.evidence)
-        out.append(rec)
+        item = by_id[s.item_id]
+        item.score = s.score
+        item.evidence = [_likeness(ev, anchor, query.scene) for ev in s.evidence] if anchor else list(s.evidence)
+        out.append(item)
     return out
 
 
@@ -56,3 +57,12 @@ def _likeness(ev: Evidence, anchor: tuple[str, str], scene: str) -> Evidence:
     if ev.kind == "interest" and ev.interest == title:
         return Evidence(kind="history-content", weight=ev.weight, item_id=item_id, scene=scene, anchor=True)
     return ev
+
+
+def same_embedder(wanted: str, model_id: str) -> bool:
+    """Whether a reranker's embedder (a model id, or an embedder spec such as ``use-multilingual``) is the store's."""
+    if wanted == model_id:
+        return True
+    name, _, arg = wanted.partition(":")
+    known = {"use-multilingual": UseMultilingualEmbedder.model_id, "hashing": f"hashing-{arg or 256}"}
+    return known.get(name) == model_id

@@ -49,6 +49,7 @@ def records(hits: Sequence[Hit], vecs: np.ndarray) -> list[ItemRecord]:
 
 def retrieve(
     store: ItemStore,
+    vector: np.ndarray,
     query: RerankQuery,
     excl: ExclusionFilter,
     reranker: Reranker,
@@ -56,11 +57,9 @@ def retrieve(
     behaviour_k: int,
     trace: Trace,
 ) -> list[ItemRecord]:
-    """The candidates nearest the interest vector, then the reranker's behaviour candidates, minus exclusions (the
+    """The candidates nearest ``vector`` (the interest), then the reranker's behaviour candidates, minus exclusions (the
     filtered ones go to the trace with the exclusion that removed them)."""
-    hits, vecs = store.search_with_vectors(
-        query.interest_vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude
-    )
+    hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what was asked for ("a stapler" answered with colored pencils).
