@@ -94,7 +94,8 @@ def setting_help(model: type[SettingsTable], name: str, extra: str = "") -> str:
 
 
 def setting_option(model: type[SettingsTable], name: str, *flags: str, extra: str = "", **kwargs: Any) -> Any:
-    """A ``typer.Option`` for one setting (default None: unset options fall back on env, config, defaults)."""
+    """A ``typer.Option`` for one setting, its help from the field; give the parameter the default None, so that an
+    option left out falls back on the environment, the config file and the field's default."""
     return typer.Option(*(flags or (f"--{name.replace('_', '-')}",)), help=setting_help(model, name, extra), **kwargs)
 
 
@@ -104,10 +105,8 @@ UrlOpt = Annotated[str | None, setting_option(StoreSettings, "url", "--url")]
 EmbedderOpt = Annotated[str | None, setting_option(StoreSettings, "embedder", "--embedder")]
 BatchSizeOpt = Annotated[int | None, setting_option(StoreSettings, "batch_size", "--batch-size")]
 RerankerOpt = Annotated[
-    list[Path] | None,
-    setting_option(AgentSettings, "reranker", "--reranker",
-                   extra="repeat the option for several"),
-]  # fmt: skip
+    list[Path] | None, setting_option(AgentSettings, "reranker", "--reranker", extra="repeat the option for several")
+]
 LlmOpt = Annotated[str | None, setting_option(LLMSettings, "spec", "--llm")]
 ProfilesOpt = Annotated[Path | None, setting_option(AgentSettings, "profiles", "--profiles")]
 ExplainOpt = Annotated[str | None, setting_option(AgentSettings, "explain", "--explain")]
