@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from scenebridge.agent.lexical import default_scene_hints
@@ -42,15 +42,20 @@ def evidence_phrase(ev: Evidence, titles: Mapping[str, str], item_scene: str, la
         language: ``en`` or ``zh`` (scenes by their Chinese names).
     """
     lang = _lang(language)
-    phrases = load_wording().evidence[lang]
-    key = "anchor" if ev.anchor else ev.kind
     ref = ev.item_id or ""
     title = titles.get(ref) or ref
+    return _phrase(lang, "anchor" if ev.anchor else ev.kind, ev.measure, ev.interest or "", title, ev.people,
+                   ev.scene or item_scene)  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _phrase(lang: str, key: str, measure: str, interest: str, title: str, people: int | None, scene: str) -> str:
+    """One phrase, remembered: a turn words the same few reasons many times (results, templates, the checker)."""
+    phrases = load_wording().evidence[lang]
     if lang == "zh" and (key not in phrases or (key in _NEEDS_TITLE and not title)):
-        return evidence_phrase(ev, titles, item_scene, "en")  # no Chinese phrase for it: the English one
-    template = phrases.get(f"{key}.{ev.measure}", phrases[key])
-    scene = ev.scene or item_scene
-    return load_wording().render(template, interest=ev.interest or "", title=title, people=ev.people,
+        return _phrase("en", key, measure, interest, title, people, scene)  # no Chinese phrase for it: the English
+    template = phrases.get(f"{key}.{measure}", phrases[key])
+    return load_wording().render(template, interest=interest, title=title, people=people,
                                  scene=zh_scene(scene) if lang == "zh" else scene)  # fmt: skip
 
 
