@@ -56,6 +56,9 @@ def test_content_reranker_follows_the_protocol(store):
         assert sum(e.weight for e in s.evidence) == pytest.approx(1.0, abs=0.01)
         hist = next(e for e in s.evidence if e.kind == "history-content")
         assert (hist.item_id, hist.scene) == ("a2", "art")
+        # Evidence as data: the agent words it (agent/wording.py), the reranker writes no sentence.
+        assert all((e.text, e.measure) == ("", "similarity") for e in s.evidence)
+        assert next(e for e in s.evidence if e.kind == "interest").interest == "watercolor"
     assert rr.candidates(query, 3)
     assert all(i.startswith("o") for i in rr.candidates(query, 3))
     assert rr.candidates(RerankQuery("office"), 3) == []
