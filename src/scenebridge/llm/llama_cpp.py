@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.extras import require
 from scenebridge.llm.protocol import Message
+from scenebridge.llm.threads import ThreadPolicy, threads_from_env
 
 __all__ = ["LlamaCppLLM"]
 
@@ -20,7 +20,7 @@ class LlamaCppLLM:
         self,
         path: str | Path,
         n_ctx: int = 4096,
-        n_threads: int | None = None,
+        n_threads: int | Literal["auto"] | None = None,
         seed: int = 0,
         prompt_cache_mb: int = 0,
     ) -> None:
@@ -29,8 +29,10 @@ class LlamaCppLLM:
         Args:
             path: the GGUF file.
             n_ctx: context size in tokens.
-            n_threads: CPU threads; default ``$SCENEBRIDGE_LLAMA_THREADS`` or the core count. On a CPU shared with
-                other busy processes fewer threads can be much faster (llama.cpp's threads wait for each other).
+            n_threads: CPU threads for generation and prompt evaluation, or ``"auto"``: the cores free at load time,
+                re-checked before each completion (:mod:`scenebridge.llm.threads`; on a CPU shared with busy
+                processes fewer threads are much faster, since llama.cpp's threads wait for each other). Default
+                ``$SCENEBRIDGE_LLAMA_THREADS`` when set, else ``"auto"``.
             seed: sampling seed (answers are greedy anyway).
             prompt_cache_mb: keep up to this many MB of evaluated prompt states in RAM (``LlamaRAMCache``), so that
                 a prompt whose prefix was seen before (the parse system prompt after an explain call) skips that
@@ -44,10 +46,15 @@ class LlamaCppLLM:
         require("llama", "llama_cpp", "a GGUF model in-process (llama-cpp-python; in a checkout: `make llama`)")
         from llama_cpp import Llama
 
+        if n_threads is None:
+            n_threads = threads_from_env() or "auto"
+        self.policy = ThreadPolicy(None if n_threads == "auto" else int(n_threads))
+        self.threads = self.policy.choose()
+        """The (generation, prompt evaluation) thread counts of the latest completion."""
         try:
             self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or _default_threads(), seed=seed,
-                verbose=False,
+                model_path=str(path), n_ctx=n_ctx, n_threads=self.threads[0], n_threads_batch=self.threads[1],
+                seed=seed, verbose=False,
             )  # fmt: skip
             if prompt_cache_mb > 0:
                 from llama_cpp import LlamaRAMCache
@@ -59,6 +66,7 @@ class LlamaCppLLM:
         self.name = f"llama.cpp:{path.name}"
 
     def complete(self, messages: list[Message], schema: dict[str, Any] | None = None, max_tokens: int = 512) -> str:
+        self._recheck_threads()
         kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
@@ -66,12 +74,23 @@ class LlamaCppLLM:
         out: Any = self.llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
         return str(out["choices"][0]["message"]["content"] or "")
 
+    def _recheck_threads(self) -> None:
+        """Between completions the CPU may have filled up or emptied: the adaptive policy chooses again (~10 ms)."""
+        if self.policy.fixed:
+            return
+        threads = self.policy.choose()
+        if threads == self.threads:
+            return
+        from llama_cpp import llama_set_n_threads
+
+        # The low-level call takes effect at the next decode; the Llama object's own fields follow it, so that
+        # anything reading them (its pickled state) sees the counts in use.
+        llama_set_n_threads(self.llm.ctx, *threads)
+        self.llm.n_threads, self.llm.n_threads_batch = threads
+        self.llm.context_params.n_threads, self.llm.context_params.n_threads_batch = threads
+        self.threads = threads
+
 
 def _default_threads() -> int:
-    env = os.environ.get("SCENEBRIDGE_LLAMA_THREADS", "").strip()
-    if env:
-        if not env.isdigit() or int(env) < 1:
-            msg = f"SCENEBRIDGE_LLAMA_THREADS must be a positive whole number, not {env!r}"
-            raise UsageError(msg)
-        return int(env)
-    return os.cpu_count() or 2
+    """The generation threads a model loaded now gets: ``$SCENEBRIDGE_LLAMA_THREADS``, else the adaptive choice."""
+    return ThreadPolicy(threads_from_env()).choose()[0]

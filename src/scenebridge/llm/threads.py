@@ -1,0 +1,107 @@
+"""How many threads llama.cpp gets: the cores that are free now, not the cores the machine has.
+
+llama.cpp splits every matrix product across its threads and waits at a barrier for the slowest one. A thread that
+shares its core with another runnable process (even one at ``nice 19``) is descheduled now and then, and every other
+thread then spins at the barrier: on a 2-core machine with one CPU-bound background process, two threads made a parse
+several times slower than one. So the policy counts the runnable processes beside this one and gives llama.cpp the
+cores that are left (at least one). Greedy decoding gives the same answer with any thread count (each output row of
+a matrix product is summed by one thread), so the choice changes latency only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scenebridge.errors import UsageError
+
+__all__ = ["ENV", "CpuSample", "ThreadPolicy", "choose_threads", "sample_cpu", "threads_from_env"]
+
+ENV = "SCENEBRIDGE_LLAMA_THREADS"
+"""A whole number fixes both thread counts; unset, empty or ``auto`` = the adaptive policy."""
+
+_LOADAVG = Path("/proc/loadavg")
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """What the policy sees: the cores this process may run on, the 1-minute load average, and the number of
+    runnable threads on the machine (``/proc/loadavg``'s 4th field), read a few times over a few milliseconds."""
+
+    cores: int
+    load1: float
+    running: tuple[int, ...] = ()
+
+
+def choose_threads(cores: int, load1: float, running: Sequence[int] = (), own: int = 1) -> tuple[int, int]:
+    """(n_threads, n_threads_batch) for llama.cpp from the cores that are free; a pure function.
+
+    Args:
+        cores: the cores this process may run on (``os.sched_getaffinity``).
+        load1: the 1-minute load average; used only when ``running`` is empty (no ``/proc``). It lags by a minute
+            and counts this process's own past work, so it is the weaker signal.
+        running: runnable threads on the whole machine, one count per reading (the reading thread included);
+            the median of the readings is taken, so a process that is runnable in one reading only does not count.
+        own: runnable threads of this process at the time of the readings (1: the reading thread, between
+            completions).
+
+    Returns:
+        The same count for generation and for prompt evaluation: both are matrix products split across the
+        threads, and both stall the same way on a busy core.
+    """
+    cores = max(1, cores)
+    busy = max(0.0, statistics.median(running) - own) if running else max(0.0, load1)
+    # Round half down: a core busy half the time (load 0.5) is still worth a thread; a busy one (0.9) is not.
+    n = max(1, min(cores, cores - math.ceil(busy - 0.5)))
+    return n, n
+
+
+def sample_cpu(readings: int = 3, interval_s: float = 0.004) -> CpuSample:
+    """Reads the affinity, the load average and ``readings`` counts of runnable threads (~10 ms in all)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    running: list[int] = []
+    for i in range(readings):
+        try:
+            running.append(int(_LOADAVG.read_text().split()[3].split("/")[0]))
+        except (OSError, IndexError, ValueError):
+            break  # not Linux: the load average alone
+        if i + 1 < readings:
+            time.sleep(interval_s)
+    return CpuSample(cores, load1, tuple(running))
+
+
+def threads_from_env() -> int | None:
+    """The fixed thread count of ``$SCENEBRIDGE_LLAMA_THREADS``, or ``None`` for the adaptive policy.
+
+    Raises:
+        UsageError: for a value that is neither a positive whole number nor ``auto``.
+    """
+    env = os.environ.get(ENV, "").strip()
+    if not env or env.lower() == "auto":
+        return None
+    if not env.isdigit() or int(env) < 1:
+        msg = f"{ENV} must be a positive whole number, not {env!r} (or auto: the cores that are free)"
+        raise UsageError(msg)
+    return int(env)
+
+
+class ThreadPolicy:
+    """Fixed counts, or the adaptive choice made at load time and re-made before each completion."""
+
+    def __init__(self, fixed: int | None = None) -> None:
+        """``fixed``: one count for generation and prompt evaluation; ``None`` = adaptive."""
+        self.fixed = fixed
+        self.name = f"fixed {fixed}" if fixed else "adaptive"
+
+    def choose(self) -> tuple[int, int]:
+        """The counts to use now (reads ``/proc`` unless fixed)."""
+        if self.fixed:
+            return self.fixed, self.fixed
+        sample = sample_cpu()
+        return choose_threads(sample.cores, sample.load1, sample.running)
