@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -216,12 +217,19 @@ def register_embedders(register: Register) -> None:
 
 
 class EmbeddingCache:
-    """Vectors on disk in SQLite, keyed by (model id, sha256 of the text): re-embedding unchanged text is free."""
+    """Vectors on disk in SQLite, keyed by (model id, sha256 of the text): re-embedding unchanged text is free.
+
+    Thread-safe: a server answers turns from a thread pool (FastAPI runs sync endpoints in worker threads) while the
+    cache was opened in the main thread. One connection shared under a lock rather than one per thread: the queries
+    are short key look-ups (the slow embedding runs outside the lock), a pool's threads come and go so per-thread
+    connections would pile up unclosed, and :meth:`close` can close the one connection there is.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.Lock()
         self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, key TEXT, data BLOB, PRIMARY KEY (model, key))")
 
     @staticmethod
@@ -233,16 +241,19 @@ class EmbeddingCache:
         for i in range(0, len(keys), 900):
             chunk = list(keys[i : i + 900])
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, data FROM vec WHERE model = ? AND key IN ({marks})", [model, *chunk])
-            found.update(rows)
+            sql = f"SELECT key, data FROM vec WHERE model = ? AND key IN ({marks})"
+            with self._lock:
+                found.update(self._db.execute(sql, [model, *chunk]).fetchall())
         return found
 
     def put(self, model: str, pairs: Sequence[tuple[str, bytes]]) -> None:
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)", [(model, k, v) for k, v in pairs])
+        rows = [(model, k, v) for k, v in pairs]
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)", rows)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 def cached_embedder(spec: str, cache: str | Path | None = None, **options: object) -> CachedEmbedder:

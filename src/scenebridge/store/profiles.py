@@ -53,6 +53,9 @@ def _check_user(user_id: str) -> str:
 class ProfileStore:
     """Users' histories and feedback across scenes (thread-safe; one SQLite file).
 
+    A server's thread pool uses the store opened in the main thread, so the one connection is shared across threads
+    (``check_same_thread=False``) and every statement runs under one lock, as in the embedding cache.
+
     Args:
         path: the SQLite file (created with its folder), or ``":memory:"``.
     """
