@@ -65,3 +65,20 @@ def test_chroma_server_down_is_one_clear_error():
     assert NETWORK_FAULTS["Chroma server down"] == "clear error"
     assert "\n" not in str(caught.value)
     assert len(str(caught.value)) < 300
+
+
+def test_unreachable_chroma_server_is_a_store_error():
+    # (moved from the unit tier: it connects to a closed port)
+    with pytest.raises(StoreError, match=r"cannot open the Chroma server at http://127.0.0.1:9 .*chroma run"):
+        ItemStore(HashingEmbedder(8), url="http://127.0.0.1:9")
+
+
+def test_cli_search_on_an_unreachable_server_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "scenebridge.cli", "search", "x", "--url", "http://127.0.0.1:9"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: cannot open the Chroma server at http://127.0.0.1:9"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

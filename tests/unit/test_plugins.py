@@ -216,3 +216,13 @@ def test_an_installed_plugin_package_adds_an_llm_and_an_embedder_to_the_cli(tmp_
     other = _cli("search", "gel pens", "--store", store, "--embedder", "hashing", pythonpath=site, home=tmp_path)
     assert other.returncode == 2
     assert "demo-embed-64" in other.stderr
+    # `scenebridge plugins` names the third-party plugin and what it registered, beside the built-ins.
+    listed = _cli("plugins", "--json", pythonpath=site, home=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    registries = json.loads(listed.stdout)
+    assert "demo" in registries["plugins"]
+    assert {"name": "demo-echo", "plugin": "demo"}.items() <= next(
+        r for r in registries["llm"] if r["name"] == "demo-echo"
+    ).items()
+    assert "demo-embed" in [r["name"] for r in registries["embedder"]]
+    assert registries["embedder"][0]["name"] == "use-multilingual"  # built-ins first

@@ -219,6 +219,7 @@ def mcp_cmd(
     require("mcp", "mcp", "scenebridge mcp (the mcp package)")
     from scenebridge.build import build_recommender
     from scenebridge.tools import Toolkit, build_mcp_server
+    from scenebridge.tools.registry import registered_tools
 
     rec = build_recommender(settings=settings_from(store, url, embedder, reranker, llm, profiles, explain), mirror=True)
-    build_mcp_server(Toolkit(rec)).run("stdio")
+    build_mcp_server(Toolkit(rec, registered_tools())).run("stdio")  # plugins' tools too

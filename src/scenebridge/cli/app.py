@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli import agent, bench, data, models, ops, profiles, store, train
+from scenebridge.cli import agent, bench, data, models, ops, plugins, profiles, store, train
 from scenebridge.errors import ScenebridgeError
 from scenebridge.version import __version__
 
@@ -49,6 +49,7 @@ app.command("chat")(agent.chat_cmd)
 app.command("mcp")(agent.mcp_cmd)
 app.command("serve")(ops.serve_cmd)
 app.command("forget")(ops.forget_cmd)
+app.command("plugins")(plugins.plugins_cmd)
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 app.add_typer(models.app, name="models")

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scenebridge.errors import UsageError
+from scenebridge.settings import MAX_K
 
 __all__ = ["Expect", "Script", "SummaryExpect", "Turn", "load_script"]
 
@@ -143,7 +144,7 @@ class Script(_Strict):
     explain: Literal["template", "llm"] = "template"
     user: str | None = None
     scene: str | None = None
-    k: int = Field(10, ge=1, le=50)
+    k: int = Field(10, ge=1, le=MAX_K)
     profiles: dict[str, list[str]] = Field(default_factory=dict)
     turns: list[Turn] = Field(min_length=1)
     path: Path | None = Field(None, exclude=True)

@@ -18,6 +18,7 @@ from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.turn import Recommender
 from scenebridge.errors import ScenebridgeError
 from scenebridge.rerank.api import Evidence
+from scenebridge.settings import MAX_K
 
 __all__ = ["TOOLS", "Tool", "Toolkit"]
 
@@ -35,7 +36,7 @@ class ParseInterestsArgs(_Args):
 class SearchItemsArgs(_Args):
     query: str = Field(min_length=1, max_length=2000, description="What to look for, any language.")
     scene: str | None = Field(None, description="Scene to search; null for all scenes.")
-    k: int = Field(10, ge=1, le=50, description="How many items.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many items.")
     exclude_ids: list[str] = Field(default_factory=list, max_length=500, description="Item ids to leave out.")
 
 
@@ -44,12 +45,12 @@ class RerankArgs(_Args):
     item_ids: list[str] = Field(min_length=1, max_length=200, description="Catalogue item ids to order.")
     interests: list[str] = Field(default_factory=list, max_length=12, description="The user's stated interests.")
     user_id: str | None = UserId
-    k: int = Field(10, ge=1, le=50, description="How many items to return.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many items to return.")
 
 
 class ExplainArgs(_Args):
     scene: str = Field(description="The scene the items belong to.")
-    item_ids: list[str] = Field(min_length=1, max_length=50, description="Recommended item ids to explain.")
+    item_ids: list[str] = Field(min_length=1, max_length=MAX_K, description="Recommended item ids to explain.")
     interests: list[str] = Field(default_factory=list, max_length=12, description="The user's stated interests.")
     user_id: str | None = UserId
     language: Literal["en", "zh"] = Field("en", description="Language of the explanations.")
@@ -66,7 +67,7 @@ class RecommendArgs(_Args):
     user_id: str | None = UserId
     scene: str | None = Field(None, description="Scene to recommend in; null to take it from the statement.")
     session_id: str | None = Field(None, max_length=200, description="Continue this session; null for a new one.")
-    k: int = Field(10, ge=1, le=50, description="How many items.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many items.")
 
 
 class ParsedInterests(BaseModel):

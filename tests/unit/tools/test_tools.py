@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -131,30 +130,3 @@ def test_langchain_tools_invoke(toolkit):
     reply = tools["recommend"].invoke({"statement": "desk organizer for the office", "k": 3})
     assert len(reply["items"]) == 3
     assert "error" in tools["recommend"].invoke({"statement": "pens", "scene": "garden"})
-
-
-async def test_mcp_server_over_stdio(store, tmp_path):
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
-
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "scenebridge.cli", "mcp", "--store", str(store.where), "--embedder", "hashing",
-              "--llm", "none", "--profiles", str(tmp_path / "p.sqlite")],
-    )  # fmt: skip
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        listed = await session.list_tools()
-        assert [t.name for t in listed.tools] == NAMES
-        schema = next(t for t in listed.tools if t.name == "recommend").input_schema
-        assert schema["required"] == ["statement"]
-        res = await session.call_tool("recommend", {"statement": "gel pens for the office", "k": 3})
-        assert not res.is_error
-        payload = json.loads(res.content[0].text)
-        assert payload["scene"] == "office"
-        assert len(payload["items"]) == 3
-        bad = await session.call_tool("recommend", {"statement": "pens", "scene": "garden"})
-        assert bad.is_error
-        assert "unknown scene 'garden'" in bad.content[0].text
-        fb = await session.call_tool("record_feedback", {"user_id": "u1", "item_id": "o4"})
-        assert json.loads(fb.content[0].text)["scene"] == "office"

@@ -36,7 +36,6 @@ def test_index_twice_then_search(tiny_dataset, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["search", "x", "--url", "http://127.0.0.1:9"], "error: cannot open the Chroma server at http://127.0.0.1:9"),
         (["search", "  ", "--store", "STORE"], "error: the search text is empty"),
         (["search", "x", "--store", "STORE", "--embedder", "bert"], "error: unknown embedder 'bert'"),
         (["index", "DATA", "--store", "STORE", "--embedder", "hashing:x"], "error: hashing takes a dimension"),

@@ -112,8 +112,3 @@ def test_store_errors_are_clear(tmp_path):
     other = ItemStore(HashingEmbedder(32), path=tmp_path / "store")
     with pytest.raises(StoreError, match="built with embedder 'hashing-64', not 'hashing-32'"):
         other.search_text("x", scenes=["art"])
-
-
-def test_unreachable_server_is_a_store_error():
-    with pytest.raises(StoreError, match=r"cannot open the Chroma server at http://127.0.0.1:9 .*chroma run"):
-        ItemStore(HashingEmbedder(8), url="http://127.0.0.1:9")
