@@ -26,7 +26,7 @@ from scenebridge.store.chroma import ItemStore
 from scenebridge.store.embed import cached_embedder
 from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["build_llm", "build_recommender", "build_reranker", "build_store"]
+__all__ = ["build_llm", "build_recommender", "build_reranker", "build_sessions", "build_store"]
 
 
 def build_store(*, settings: StoreSettings, require_items: bool = True) -> ItemStore:
@@ -88,9 +88,11 @@ def build_recommender(
     llm: LLM | Literal["settings"] | None = "settings",
     reranker: Reranker | Literal["settings"] | None = "settings",
     profiles: ProfileStore | Literal["settings"] | None = "settings",
+    sessions: SessionStore | Literal["settings"] | None = "settings",
 ) -> Recommender:
     """A fully wired recommender: store, LLM (redacted as ``[privacy]`` says), rerankers routed by scene with the
-    content reranker as default, profiles and the one session store sized by ``[api]``.
+    content reranker as default, profiles and the one session store sized by ``[api]``, kept in ``[agent] sessions``
+    (so sessions survive a restart) and expired after ``[agent] session_idle_hours``.
 
     Args:
         settings: every table; read from the environment and the config file when None.
@@ -99,6 +101,7 @@ def build_recommender(
         llm: an LLM instance to use instead of ``[llm]`` (still put behind redaction), or None for none.
         reranker: a reranker instance instead of ``[agent] reranker`` (None: the content reranker).
         profiles: a profile store instead of ``[agent] profiles`` (None: no profiles).
+        sessions: a session store instead of ``[agent] sessions`` (None: in memory only, e.g. for benchmarks).
     """
     cfg = settings or Settings.load()
     items = store if store is not None else build_store(settings=cfg.store)
@@ -116,7 +119,17 @@ def build_recommender(
         k=cfg.agent.k,
         retrieve_k=cfg.agent.retrieve_k,
         mirror=mirror,
-        sessions=SessionStore(
-            max_sessions=cfg.api.max_sessions, per_user=cfg.api.max_sessions_per_user, turn_log=cfg.api.turn_log
-        ),
+        sessions=build_sessions(cfg, persist=True) if sessions == "settings" else sessions or build_sessions(cfg),
+    )
+
+
+def build_sessions(settings: Settings, *, persist: bool = False) -> SessionStore:
+    """The session store sized by ``[api]``, expiring after ``[agent] session_idle_hours``; on disk at ``[agent]
+    sessions`` with ``persist``, else in memory."""
+    return SessionStore(
+        max_sessions=settings.api.max_sessions,
+        per_user=settings.api.max_sessions_per_user,
+        turn_log=settings.api.turn_log,
+        path=settings.agent.sessions if persist else None,
+        idle_hours=settings.agent.session_idle_hours,
     )

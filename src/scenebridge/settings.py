@@ -161,6 +161,11 @@ class AgentSettings(SettingsTable):
         return value
 
     profiles: Path = Field(default_factory=lambda: data_home() / "profiles.sqlite", description="Profile database.")
+    sessions: Path = Field(
+        default_factory=lambda: data_home() / "sessions.sqlite",
+        description="Session database (sessions survive a restart); :memory: = kept in memory only.",
+    )
+    session_idle_hours: float = Field(24.0, gt=0, description="A session unused this long is dropped.")
     explain: Literal["template", "llm"] = Field("template", description="Explanation wording: template or llm.")
     k: int = Field(10, ge=1, le=MAX_K, description="Items per answer.")
     retrieve_k: int = Field(100, ge=1, le=1000, description="Candidates retrieved before reranking.")

@@ -27,3 +27,10 @@ def _no_network_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guard("connect", real_connect))
     monkeypatch.setattr(socket.socket, "bind", guard("bind", real_bind))
+
+
+@pytest.fixture(autouse=True)
+def _sessions_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # build_recommender keeps sessions in [agent] sessions (a file under $SCENEBRIDGE_HOME by default): a unit test
+    # that builds one must not write into the user's data folder. Tests of the file store pass a path of their own.
+    monkeypatch.setenv("SCENEBRIDGE_AGENT_SESSIONS", ":memory:")

@@ -3,24 +3,35 @@
 Follow-ups are read deterministically (no LLM): "not office paper" / "不要办公纸" adds an exclusion, "cheaper" /
 "便宜点" adds a constraint, "more like the second one" / "更像第二个" anchors the interest on a shown item, and a
 statement naming another scene moves the session there.
+
+Sessions live in memory and, given a file, in SQLite too (:mod:`scenebridge.agent.session_db`): each is written after
+every turn, so a restarted process continues its conversations; they expire after an idle time and go with
+``forget``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scenebridge.agent.session_db import SessionDB
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 
 __all__ = ["Refinement", "Session", "SessionStore", "TurnRecord", "read_refinement"]
+
+log = logging.getLogger("scenebridge.sessions")
+_PURGE_EVERY = 60.0  # seconds between sweeps of expired sessions on save
 
 _ORDINALS_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
                 "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}  # fmt: skip
@@ -103,12 +114,13 @@ class Session:
         scene: the current target scene.
         summary: the current interest summary (topics, exclusions, constraints).
         anchor: an item the user asked for "more like", if any (id, title).
-        anchor_vector: that item's vector.
+        anchor_vector: that item's vector (not persisted: re-read from the item store by the next turn).
         shown: item ids of the last results, in order.
         turns: how many turns it has had.
         created: when it was made (Unix seconds).
         start_scene: the scene it was opened in, used by its first turn when that names none.
         log: its last turns, oldest first (bounded by the store's ``turn_log``).
+        last_used: when a face last used it (Unix seconds; the idle expiry counts from here).
     """
 
     session_id: str
@@ -123,6 +135,7 @@ class Session:
     created: float = field(default_factory=time.time)
     start_scene: str | None = None
     log: deque[TurnRecord] = field(default_factory=deque, repr=False)
+    last_used: float = field(default_factory=time.time)
 
     def info(self) -> dict[str, Any]:
         """The session as its owner sees it: id, user, created, scene, exclusions and the logged turns."""
@@ -136,25 +149,73 @@ class Session:
             "turns": [asdict(r) for r in records],
         }
 
+    def dump(self) -> str:
+        """The session's state as JSON (what :class:`SessionStore` writes to disk; no lock, no anchor vector)."""
+        return json.dumps({
+            "scene": self.scene, "start_scene": self.start_scene,
+            "summary": self.summary.model_dump(mode="json") if self.summary is not None else None,
+            "anchor": list(self.anchor) if self.anchor is not None else None, "shown": list(self.shown),
+            "turns": self.turns, "created": self.created, "log": [asdict(r) for r in list(self.log)],
+        }, ensure_ascii=False)  # fmt: skip
+
+    @classmethod
+    def load(cls, session_id: str, user_id: str | None, last_used: float, data: str, turn_log: int) -> Session:
+        """A session from :meth:`dump`'s JSON.
+
+        Raises:
+            ValueError: (or KeyError, TypeError) for JSON that is not a dumped session.
+        """
+        d = json.loads(data)
+        summary = InterestSummary.model_validate(d["summary"]) if d.get("summary") is not None else None
+        anchor = (str(d["anchor"][0]), str(d["anchor"][1])) if d.get("anchor") else None
+        return cls(
+            session_id, user_id, scene=d.get("scene"), summary=summary, anchor=anchor,
+            shown=[str(i) for i in d.get("shown", [])], turns=int(d.get("turns", 0)),
+            created=float(d.get("created", last_used)), start_scene=d.get("start_scene"),
+            log=deque((TurnRecord(**r) for r in d.get("log", [])), maxlen=turn_log), last_used=last_used,
+        )  # fmt: skip
+
 
 class SessionStore:
-    """The one session store: sessions in memory by id, least recently used dropped beyond ``max_sessions``.
+    """The one session store: live sessions in memory by id, and with a ``path`` on disk as well.
 
     A session belongs to the user who made it: another user can neither use it (:meth:`get` refuses) nor see it
     (:meth:`find` answers None, as for a missing id). :meth:`open` is how a face lets a user start one, capped at
-    ``per_user``; :meth:`get` makes one on the fly for a one-off turn or a local chat.
+    ``per_user``; :meth:`get` makes one on the fly for a one-off turn or a local chat. Beyond ``max_sessions`` the
+    least recently used go; one unused for ``idle_hours`` is gone.
+
+    With a ``path`` (SQLite) :meth:`save` writes a session after each turn and a later process reads it back: sessions
+    survive a restart, the caps and expiry count what is on disk. In one process a session is one :class:`Session`
+    whose ``lock`` serialises its turns; two processes on one file continue from the last turn either wrote.
 
     Args:
         max_sessions: sessions kept.
         per_user: sessions one user may :meth:`open`.
         turn_log: turns each session remembers (:meth:`log_turn`).
+        path: the SQLite file; None or ``":memory:"`` = memory only (tests, one-off tools).
+        idle_hours: a session unused this long is dropped; None = never.
     """
 
-    def __init__(self, max_sessions: int = 10_000, per_user: int = 100, turn_log: int = 50) -> None:
+    def __init__(
+        self,
+        max_sessions: int = 10_000,
+        per_user: int = 100,
+        turn_log: int = 50,
+        path: str | Path | None = None,
+        idle_hours: float | None = None,
+    ) -> None:
         self.max_sessions, self.per_user, self.turn_log = max_sessions, per_user, turn_log
+        self.idle_hours = idle_hours
         self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._owned: Counter[str | None] = Counter()  # sessions per user: the cap is checked without a scan
+        self._owned: Counter[str | None] = Counter()  # sessions per user in memory: the cap without a scan
         self._lock = threading.Lock()
+        self._db = SessionDB(path) if path is not None and str(path) != ":memory:" else None
+        self._swept = 0.0
+
+    @property
+    def path(self) -> str | None:
+        """The SQLite file, or None in memory-only mode."""
+        return self._db.path if self._db is not None else None
 
     def configure(self, *, max_sessions: int, per_user: int, turn_log: int) -> None:
         """New limits (a face's ``[api]`` settings); sessions beyond the new size and turns beyond the new log go."""
@@ -164,9 +225,10 @@ class SessionStore:
                 if sess.log.maxlen != turn_log:
                     sess.log = deque(sess.log, maxlen=turn_log)
             self._evict()
+            self._sweep(force=True)
 
     def get(self, session_id: str | None, user_id: str | None) -> Session:
-        """The session with this id (created when new or None).
+        """The session with this id (created when new, expired or None).
 
         Raises:
             UsageError: for a bad id, or a session of another user.
@@ -176,68 +238,143 @@ class SessionStore:
             raise UsageError(msg)
         with self._lock:
             sid = session_id or uuid.uuid4().hex
-            sess = self._sessions.get(sid)
+            sess = self._lookup(sid)
             if sess is None:
                 sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
             elif sess.user_id != user_id:
                 msg = f"session {sid!r} belongs to another user; start a new session"
                 raise UsageError(msg)
-            self._sessions.move_to_end(sid)
+            self._use(sess)
             return sess
 
     def open(self, user_id: str | None, scene: str | None = None) -> Session:
-        """Opens a new session for ``user_id``, starting in ``scene``.
+        """Opens a new session for ``user_id``, starting in ``scene`` (on disk at once, with a ``path``).
 
         Raises:
             UsageError: when the user already holds ``per_user`` sessions.
         """
         with self._lock:
-            if self._owned[user_id] >= self.per_user:
+            self._sweep(force=True)
+            held = self._db.count(user_id, any_user=False) if self._db is not None else self._owned[user_id]
+            if held >= self.per_user:
                 msg = f"user {user_id!r} has {self.per_user} open sessions; delete one first"
                 raise UsageError(msg)
-            sess = Session(uuid.uuid4().hex, user_id, start_scene=scene, log=deque(maxlen=self.turn_log))
-            return self._add(sess)
+            sess = self._add(Session(uuid.uuid4().hex, user_id, start_scene=scene, log=deque(maxlen=self.turn_log)))
+            self._write(sess, sess.dump())
+            return sess
 
     def find(self, session_id: str, user_id: str | None) -> Session | None:
         """The session if it exists *and* belongs to ``user_id`` (otherwise None: others' sessions are invisible)."""
         with self._lock:
-            sess = self._sessions.get(session_id)
+            sess = self._lookup(session_id)
             if sess is None or sess.user_id != user_id:
                 return None
-            self._sessions.move_to_end(session_id)
+            self._use(sess)
             return sess
 
+    def save(self, sess: Session) -> None:
+        """Writes a session to disk (a no-op in memory-only mode); call it holding ``sess.lock``.
+
+        A session dropped meanwhile (deleted, forgotten, evicted) is not written back.
+        """
+        if self._db is None:
+            return
+        data = sess.dump()  # outside the store's lock: only this session's turn is blocked
+        with self._lock:
+            if self._sessions.get(sess.session_id) is sess:
+                self._write(sess, data)
+                self._sweep()
+
     def log_turn(self, session_id: str, record: TurnRecord) -> bool:
-        """Appends a turn to a session's log (the oldest beyond ``turn_log`` goes); False when it is gone."""
+        """Appends a turn to a session's log (the oldest beyond ``turn_log`` goes) and saves it; False when gone."""
         with self._lock:
             sess = self._sessions.get(session_id)
             if sess is None:
                 return False
+        with sess.lock:
             sess.log.append(record)
-            return True
+            self.save(sess)
+        return True
 
     def drop(self, session_id: str, user_id: str | None = None) -> bool:
         """Ends a session; True if it existed. With ``user_id``, only when it is theirs (else False, untouched)."""
         with self._lock:
-            sess = self._sessions.get(session_id)
+            sess = self._lookup(session_id)
             if sess is None or (user_id is not None and sess.user_id != user_id):
                 return False
             self._remove(session_id)
             return True
 
     def drop_user(self, user_id: str) -> int:
-        """Ends every session of one user (used when forgetting a user); returns how many."""
+        """Ends every session of one user, in memory and on disk (used when forgetting a user); returns how many."""
         with self._lock:
-            ids = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
+            ids = {sid for sid, s in self._sessions.items() if s.user_id == user_id}
+            if self._db is not None:
+                ids |= set(self._db.delete_user(user_id))
             for sid in ids:
                 self._remove(sid)
             return len(ids)
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        with self._lock:
+            return len(self._sessions.keys() | (self._db.ids() if self._db is not None else set()))
 
     def __contains__(self, session_id: object) -> bool:
-        return session_id in self._sessions
+        with self._lock:
+            return isinstance(session_id, str) and self._lookup(session_id) is not None
+
+    def close(self) -> None:
+        """Closes the session file (what was saved stays)."""
+        if self._db is not None:
+            self._db.close()
+
+    # -- under self._lock ----------------------------------------------------------------------------------------
+
+    def _expired(self, last_used: float) -> bool:
+        return self.idle_hours is not None and time.time() - last_used > self.idle_hours * 3600
+
+    def _lookup(self, sid: str) -> Session | None:
+        """The live session, else the one on disk (loaded into memory); an expired one is dropped (None)."""
+        sess = self._sessions.get(sid)
+        if sess is None and self._db is not None:
+            row = self._db.load(sid)
+            if row is None:
+                return None
+            try:
+                sess = Session.load(sid, row[0], row[1], row[2], self.turn_log)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("session %s on disk is unreadable (%s); dropped", sid, exc)
+                self._db.delete(sid)
+                return None
+            self._add(sess)
+        if sess is not None and self._expired(sess.last_used):
+            self._remove(sid)
+            return None
+        return sess
+
+    def _use(self, sess: Session) -> None:
+        sess.last_used = time.time()
+        self._sessions.move_to_end(sess.session_id)
+        if self._db is not None:
+            self._db.touch(sess.session_id, sess.last_used)
+
+    def _write(self, sess: Session, data: str) -> None:
+        """Saves a session; on disk too the least recently used beyond ``max_sessions`` go."""
+        if self._db is not None:
+            self._db.save(sess.session_id, sess.user_id, sess.last_used, data)
+            self._evict()
+
+    def _sweep(self, force: bool = False) -> None:
+        """Drops expired sessions, in memory and on disk (at most once a minute unless forced)."""
+        now = time.time()
+        if self.idle_hours is None or (not force and now - self._swept < _PURGE_EVERY):
+            return
+        self._swept = now
+        gone = [sid for sid, s in self._sessions.items() if self._expired(s.last_used)]
+        if self._db is not None:
+            gone += self._db.expire(now - self.idle_hours * 3600)
+        for sid in set(gone):
+            self._remove(sid)
 
     def _add(self, sess: Session) -> Session:
         self._sessions[sess.session_id] = sess
@@ -246,11 +383,18 @@ class SessionStore:
         return sess
 
     def _remove(self, session_id: str) -> None:
-        sess = self._sessions.pop(session_id)
-        self._owned[sess.user_id] -= 1
-        if self._owned[sess.user_id] <= 0:
-            del self._owned[sess.user_id]
+        """Drops a session from memory and disk."""
+        sess = self._sessions.pop(session_id, None)
+        if sess is not None:
+            self._owned[sess.user_id] -= 1
+            if self._owned[sess.user_id] <= 0:
+                del self._owned[sess.user_id]
+        if self._db is not None:
+            self._db.delete(session_id)
 
     def _evict(self) -> None:
+        """The least recently used beyond ``max_sessions`` go: in memory, and on disk (which may hold more)."""
         while len(self._sessions) > self.max_sessions:
             self._remove(next(iter(self._sessions)))
+        for sid in self._db.evict(self.max_sessions) if self._db is not None else ():
+            self._remove(sid)

@@ -169,7 +169,12 @@ class Recommender:
         text = clean_statement(statement)
         sess = self._sessions.get(session_id, user_id)
         with sess.lock:
-            return self._turn(text, sess, scene, count)
+            if sess.anchor is not None and sess.anchor_vector is None:  # a session read back from disk
+                hits, vecs = self._store.get_items([sess.anchor[0]])
+                sess.anchor, sess.anchor_vector = (sess.anchor, vecs[0]) if hits else (None, None)
+            result = self._turn(text, sess, scene, count)
+            self._sessions.save(sess)  # the state after each turn survives a restart (a no-op in memory)
+            return result
 
     def _turn(self, text: str, sess: Session, scene: str | None, k: int) -> TurnResult:
         trace = Trace()

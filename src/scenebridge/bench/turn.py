@@ -109,7 +109,8 @@ def bench_turn(
     for spec in backends:
         cfg = Settings.load(llm={"spec": spec}, agent={"explain": explain, "k": k})
         profiles = ProfileStore(":memory:") if histories else None
-        rec = build_recommender(settings=cfg, store=store, reranker=reranker, profiles=profiles, mirror=True)
+        rec = build_recommender(settings=cfg, store=store, reranker=reranker, profiles=profiles, sessions=None,
+                                mirror=True)  # fmt: skip
         rec.turn(rows[0]["text"], scene=rows[0]["scene"])  # warm-up: model load, first-call costs
         times: dict[str, list[float]] = {c: [] for c in STAGE_COLUMNS}
         turns: list[dict[str, Any]] = []

@@ -87,18 +87,27 @@ def serve_cmd(
 def forget_cmd(
     user: Annotated[str, typer.Argument(help="User id.")],
     profiles: ProfilesOpt = None,
+    sessions: Annotated[
+        Path | None, typer.Option(help="Session database [env SCENEBRIDGE_AGENT_SESSIONS].", show_default=False)
+    ] = None,
     server: Annotated[
         str | None, typer.Option(help="Also end the user's sessions on a running `scenebridge serve` (its URL).")
     ] = None,
     token: Annotated[str | None, typer.Option(help="The server's bearer token [env SCENEBRIDGE_API_TOKEN].")] = None,
 ) -> None:
-    """Delete a user's profile and history (and, with --server, their sessions on a running server)."""
+    """Delete a user's profile, history and saved sessions (with --server, also those live on a running server)."""
     import os
 
+    from scenebridge.agent.session import SessionStore
     from scenebridge.store.profiles import ProfileStore
 
     n = ProfileStore(profiles or AgentSettings().profiles).forget(user)
     print(f"profile store: deleted {n:,} events of user {user!r}")
+    saved = sessions or AgentSettings().sessions
+    if str(saved) != ":memory:" and Path(saved).is_file():
+        kept = SessionStore(path=saved)
+        print(f"session store: ended {kept.drop_user(user):,} saved sessions of user {user!r}")
+        kept.close()
     if server:
         import httpx
 

@@ -93,7 +93,8 @@ class ScriptRunner:
         for user, history in script.profiles.items():
             profiles.record_many(user, [(i, cat.items[i][0]) for i in history if i in cat.items], "history")
         settings = Settings.load(agent={"explain": script.explain, "k": script.k})
-        return build_recommender(settings=settings, store=cat.store, llm=llm, reranker=None, profiles=profiles)
+        return build_recommender(settings=settings, store=cat.store, llm=llm, reranker=None, profiles=profiles,
+                                 sessions=None)  # fmt: skip
 
     def _llm(self, spec: str) -> LLM | None:
 
