@@ -1,0 +1,150 @@
+"""Sessions through a real `scenebridge serve` with the real multilingual embedder: the thread pool and restarts.
+
+- A Chinese follow-up whose exclusion the glossary lacks ("不要动画片") is read semantically against the catalogue's
+  category words, through the embedding cache, from FastAPI's thread pool: it answered 500 while the cache's SQLite
+  connection was bound to the thread that opened it (issue 11).
+- A session survives ``kill -9`` of the server: a restart on the same files continues it with its state.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from scenebridge.store.chroma import ItemStore
+from scenebridge.store.embed import cached_embedder
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.integration
+
+MOVIES = [
+    ("m1", "Toy Story (1995)", "Animation|Children's|Comedy"),
+    ("m2", "Lion King, The (1994)", "Animation|Children's|Musical"),
+    ("m3", "Aladdin (1992)", "Animation|Children's|Comedy|Musical"),
+    ("m4", "Alien (1979)", "Action|Horror|Sci-Fi|Thriller"),
+    ("m5", "Terminator, The (1984)", "Action|Sci-Fi|Thriller"),
+    ("m6", "Heat (1995)", "Action|Crime|Thriller"),
+    ("m7", "Seven (Se7en) (1995)", "Crime|Thriller"),
+    ("m8", "Shining, The (1980)", "Horror|Thriller"),
+    ("m9", "Groundhog Day (1993)", "Comedy|Romance"),
+    ("m10", "Mulan (1998)", "Animation|Children's"),
+    ("m11", "Predator (1987)", "Action|Sci-Fi|Thriller"),
+    ("m12", "Fargo (1996)", "Crime|Drama|Thriller"),
+    ("m13", "Antz (1998)", "Animation|Children's"),
+    ("m14", "Aliens (1986)", "Action|Sci-Fi|Thriller|War"),
+]
+BOOKS = [("b1", "Dune", "Sci-Fi|Adventure"), ("b2", "The Hobbit", "Fantasy|Adventure"),
+         ("b3", "Gone Girl", "Crime|Thriller"), ("b4", "It", "Horror|Thriller")]  # fmt: skip
+ANIMATED = {i for i, _, c in MOVIES if "Animation" in c}
+COMEDY = {i for i, _, c in MOVIES if "Comedy" in c}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """A data home with a small real store (use-multilingual, the default embedder) and its embedding cache."""
+    root = tmp_path_factory.mktemp("home")
+    rows = [(i, "movies", t, c) for i, t, c in MOVIES] + [(i, "books", t, c) for i, t, c in BOOKS]
+    store = ItemStore(cached_embedder("use-multilingual", root / "cache" / "embeddings.sqlite"), path=root / "store")
+    store.index(pd.DataFrame(rows, columns=["item_id", "scene", "title", "category"]))
+    store.embedder.cache.close()
+    return root
+
+
+@contextmanager
+def serve(home: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`scenebridge serve` on 127.0.0.1 over the home's store, profiles and sessions; yields its URL and process."""
+    port = port or free_port()
+    env = {**os.environ, "SCENEBRIDGE_HOME": str(home), "SCENEBRIDGE_CACHE": str(home / "cache")}
+    env.pop("SCENEBRIDGE_AGENT_SESSIONS", None)  # the default: $SCENEBRIDGE_HOME/sessions.sqlite
+    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), "--store", str(home / "store"),
+           "--embedder", "use-multilingual", "--llm", "none"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.3)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _turn(url: str, sid: str, statement: str, user: str, scene: str | None = None) -> httpx.Response:
+    return httpx.post(f"{url}/v1/sessions/{sid}/turns", json={"statement": statement, "scene": scene},
+                      headers={"X-User-Id": user}, timeout=120)  # fmt: skip
+
+
+def _ids(resp: httpx.Response) -> set[str]:
+    return {i["item_id"] for i in resp.json()["items"]}
+
+
+def test_the_chinese_follow_up_reads_its_exclusion_semantically_under_the_thread_pool(home):
+    with serve(home) as (url, _):
+        user = {"X-User-Id": "ann"}
+        sid = httpx.post(f"{url}/v1/sessions", json={"scene": "movies"}, headers=user, timeout=30).json()["session_id"]
+        first = _turn(url, sid, "I loved Alien and The Terminator; something scary tonight", "ann")
+        assert first.status_code == 200, first.text
+        # The scene is given: the lexical path still moves "再推荐几部" to books (a sticky scene is issue 11's item 2);
+        # what this test holds is the exclusion read against the movies' category words in a pool thread.
+        follow = _turn(url, sid, "再推荐几部，不要动画片", "ann", scene="movies")
+        assert follow.status_code == 200, follow.text  # was 500: sqlite3.ProgrammingError from store/embed.py
+        body = follow.json()
+        assert body["scene"] == "movies"
+        assert "动画片" in body["summary"]["exclusions"]
+        assert any("animation" in n for n in body["notes"]), body["notes"]  # read as the catalogue's word
+        assert body["items"]
+        assert not ANIMATED & _ids(follow)
+
+
+def test_a_session_continues_after_kill_9_and_a_restart(home):
+    user = {"X-User-Id": "bo"}
+    port = free_port()
+    with serve(home, port) as (url, proc):
+        sid = httpx.post(f"{url}/v1/sessions", json={"scene": "movies"}, headers=user, timeout=30).json()["session_id"]
+        first = _turn(url, sid, "thrillers like Heat and Fargo, no comedy", "bo")
+        assert first.status_code == 200, first.text
+        assert "comedy" in first.json()["summary"]["exclusions"]
+        shown = [i["item_id"] for i in first.json()["items"]]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    with serve(home, port) as (url, _):
+        info = httpx.get(f"{url}/v1/sessions/{sid}", headers=user, timeout=30)
+        assert info.status_code == 200, info.text  # the session is still there
+        assert info.json()["exclusions"] == ["comedy"]
+        assert [t["statement"] for t in info.json()["turns"]] == ["thrillers like Heat and Fargo, no comedy"]
+        nxt = _turn(url, sid, "more like the first one", "bo")
+        assert nxt.status_code == 200, nxt.text
+        body = nxt.json()
+        assert body["refinements"][0].startswith("more like item 1")  # the shown items came back
+        assert shown[0] not in _ids(nxt)
+        assert "comedy" in body["summary"]["exclusions"]  # turn 1's exclusion still applies
+        assert not COMEDY & _ids(nxt)
+        assert body["scene"] == "movies"
+        turns = httpx.get(f"{url}/v1/sessions/{sid}", headers=user, timeout=30).json()["turns"]
+        assert len(turns) == 2
+        other = httpx.get(f"{url}/v1/sessions/{sid}", headers={"X-User-Id": "cy"}, timeout=30)
+        assert other.status_code == 404
+        gone = httpx.delete(f"{url}/v1/users/bo", headers=user, timeout=30)
+        assert gone.json()["sessions_deleted"] == 1
+    with serve(home, port) as (url, _):
+        assert httpx.get(f"{url}/v1/sessions/{sid}", headers=user, timeout=30).status_code == 404  # forgotten on disk
