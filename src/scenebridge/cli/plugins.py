@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,12 +15,17 @@ def plugins_cmd(
 ) -> None:
     """List the plugins (entry point group scenebridge.plugins) and the names each registry offers."""
     from scenebridge.llm.registry import LLMS
-    from scenebridge.plugins import PLUGINS
+    from scenebridge.plugins import PLUGINS, Registry
     from scenebridge.rerank.registry import RERANKERS
     from scenebridge.store.embed import EMBEDDERS
     from scenebridge.tools.registry import TOOL_REGISTRY
 
-    registries = {"llm": LLMS, "embedder": EMBEDDERS, "reranker": RERANKERS, "tool": TOOL_REGISTRY}
+    registries: dict[str, Registry[Any]] = {
+        "llm": LLMS,
+        "embedder": EMBEDDERS,
+        "reranker": RERANKERS,
+        "tool": TOOL_REGISTRY,
+    }
     table = {
         kind: [{"name": name, "plugin": reg.entry(name).plugin, "help": reg.entry(name).help} for name in reg.names()]
         for kind, reg in registries.items()
