@@ -1,4 +1,4 @@
-"""Benchmark commands: ``bench store``, ``bench parse``, ``bench rerank`` and ``bench turn``."""
+"""Benchmark commands: ``bench store``, ``bench parse``, ``bench contention``, ``bench rerank`` and ``bench turn``."""
 
 from __future__ import annotations
 
@@ -102,6 +102,53 @@ def bench_parse_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("contention")
+def bench_contention_cmd(
+    llm: Annotated[str, typer.Option("--llm", help="The model (a name or .gguf path).")] = "qwen2.5-coder-1.5b",
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", help="Thread policies to compare: adaptive, fixed-cores, fixed-N (repeatable)."),
+    ] = None,
+    background: Annotated[int, typer.Option(help="CPU-bound processes at nice 19 in the loaded condition.", min=1)] = 1,
+    labels: Annotated[Path, typer.Option(help="Labelled statements (YAML).")] = Path("benchmarks/parse_labels.yaml"),
+    scenes: Annotated[str, typer.Option(help="Keep statements whose scene is one of these.")] = "art,office",
+    limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
+    repeat: Annotated[int, typer.Option(help="Passes over the statements per condition.", min=1)] = 1,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
+) -> None:
+    """Contention benchmark: parse p50/p95 in one long-lived process, idle and beside busy processes, per policy."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from scenebridge.bench.contention import bench_contention
+
+    if not labels.is_file():
+        msg = f"{labels} not found; pass --labels FILE"
+        raise UsageError(msg)
+    console = make_console()
+    res = bench_contention(labels, llm, policy or ["fixed-1", "fixed-cores", "adaptive"], background=background,
+                           scenes=[s.strip() for s in scenes.split(",") if s.strip()], limit=limit, repeat=repeat,
+                           log=lambda m: console.print(m, highlight=False))  # fmt: skip
+    table = Table(title=f"parse latency, {res.n_statements} statements x {res.repeat}, {res.model}, {res.cores} cores, "
+                  f"{res.background} background process(es) at nice 19 when loaded")  # fmt: skip
+    for col in ("policy", "idle p50 s", "idle p95 s", "loaded p50 s", "loaded p95 s", "loaded/idle p50", "threads"):
+        table.add_column(col, justify="left" if col in ("policy", "threads") else "right")
+    for name, ratio in res.ratio.items():
+        idle, loaded = (next(c for c in res.conditions if c.policy == name and c.condition == k)
+                        for k in ("idle", "loaded"))  # fmt: skip
+        table.add_row(name, f"{idle.p50_s:.2f}", f"{idle.p95_s:.2f}", f"{loaded.p50_s:.2f}", f"{loaded.p95_s:.2f}",
+                      f"{ratio:.2f}x", f"idle {idle.threads}, loaded {loaded.threads}")  # fmt: skip
+    make_console(150).print(table)
+    same = "identical" if res.identical_outputs else f"DIFFERENT in {len(res.differences)} parses"
+    console.print(f"parse outputs across policies and conditions: {same}; {res.uptime_before} before, "
+                  f"{res.uptime_after} after; {res.wall_s:.0f} s")  # fmt: skip
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dataclasses.asdict(res), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 @app.command("rerank")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,58 @@ def test_sample_cpu_reads_this_machine() -> None:
 def test_sample_cpu_without_proc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(threads, "_LOADAVG", tmp_path / "missing")
     assert sample_cpu().running == ()
+
+
+def test_adaptive_backend_resets_threads_between_completions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between completions a changed choice reaches llama.cpp's context (no model: a stand-in Llama)."""
+    import sys
+    import types
+
+    from scenebridge.llm.llama_cpp import LlamaCppLLM
+
+    calls: list[tuple[object, int, int]] = []
+    fake = types.ModuleType("llama_cpp")
+    fake.llama_set_n_threads = lambda ctx, n, nb: calls.append((ctx, n, nb))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
+    llm = types.SimpleNamespace(ctx="ctx", n_threads=2, n_threads_batch=2, context_params=types.SimpleNamespace())
+    backend = object.__new__(LlamaCppLLM)
+    backend.llm = llm  # type: ignore[assignment]
+    backend.policy, backend.threads = ThreadPolicy(), (2, 2)
+    readings = iter([(1, 1, 1), (2, 2, 2), (2, 2, 2)])
+    monkeypatch.setattr(threads, "sample_cpu", lambda: CpuSample(2, 0.0, next(readings)))
+    backend._recheck_threads()  # still idle: nothing to do
+    assert calls == []
+    backend._recheck_threads()  # a busy process appeared
+    backend._recheck_threads()  # unchanged: not set again
+    assert calls == [("ctx", 1, 1)]
+    assert backend.threads == (1, 1)
+    assert (llm.n_threads, llm.n_threads_batch) == (1, 1)
+    assert (llm.context_params.n_threads, llm.context_params.n_threads_batch) == (1, 1)
+    backend.policy = ThreadPolicy(2)  # fixed: never re-checked
+    backend._recheck_threads()
+    assert len(calls) == 1
+
+
+def test_contention_policy_names() -> None:
+    from scenebridge.bench.contention import policies
+
+    assert policies(["fixed-1", "fixed-cores", "adaptive"], cores=2) == {"fixed-1": 1, "fixed-2": 2, "adaptive": "auto"}
+    for bad in ("fixed-0", "fixed-x", "two"):
+        with pytest.raises(UsageError, match="unknown thread policy"):
+            policies([bad], cores=2)
+
+
+def test_background_load_is_always_killed() -> None:
+    from scenebridge.bench.contention import background_load
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run() -> None:
+        with background_load(1, settle_s=0.0) as procs:
+            started.extend(procs)
+            assert procs[0].poll() is None  # running
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        run()
+    assert started[0].returncode is not None
