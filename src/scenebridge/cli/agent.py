@@ -127,10 +127,14 @@ def chat_cmd(
     profiles: ProfilesOpt = None,
     explain: ExplainOpt = None,
     k: KOpt = None,
+    session: Annotated[
+        str | None, typer.Option(help="Continue this saved session (its id is printed after each answer).")
+    ] = None,
 ) -> None:
     """Chat interactively: each line is one turn of a session; follow-ups refine the last answer.
 
-    Follow-ups: "not office paper", "cheaper", "more like the second one", another scene.
+    Follow-ups: "not office paper", "cheaper", "more like the second one", another scene. Sessions are saved in
+    ``[agent] sessions``: ``--session ID`` continues one after a restart.
     """
     from scenebridge.build import build_recommender
 
@@ -140,7 +144,7 @@ def chat_cmd(
         rec = build_recommender(settings=cfg, mirror=True)
     console.print(f"scenes: {', '.join(rec.scenes)} · LLM: {rec.llm.name if rec.llm else 'none'} · {_HELP}",
                   highlight=False)  # fmt: skip
-    state: dict[str, Any] = {"user": user, "scene": scene, "session": None, "json": False, "last": None}
+    state: dict[str, Any] = {"user": user, "scene": scene, "session": session, "json": False, "last": None}
     while True:
         try:
             line = console.input("[bold green]you>[/] ").strip()
