@@ -31,7 +31,6 @@ from scenebridge.errors import UsageError
 __all__ = ["Refinement", "Session", "SessionStore", "TurnRecord", "read_refinement"]
 
 log = logging.getLogger("scenebridge.sessions")
-_PURGE_EVERY = 60.0  # seconds between sweeps of expired sessions on save
 
 _ORDINALS_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
                 "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}  # fmt: skip
@@ -155,7 +154,7 @@ class Session:
             "scene": self.scene, "start_scene": self.start_scene,
             "summary": self.summary.model_dump(mode="json") if self.summary is not None else None,
             "anchor": list(self.anchor) if self.anchor is not None else None, "shown": list(self.shown),
-            "turns": self.turns, "created": self.created, "log": [asdict(r) for r in list(self.log)],
+            "turns": self.turns, "created": self.created, "log": [vars(r) for r in list(self.log)],
         }, ensure_ascii=False)  # fmt: skip
 
     @classmethod
@@ -211,6 +210,7 @@ class SessionStore:
         self._lock = threading.Lock()
         self._db = SessionDB(path) if path is not None and str(path) != ":memory:" else None
         self._swept = 0.0
+        self._unsaved: set[str] = set()  # made by get() and not yet on disk: len() counts them without a scan
 
     @property
     def path(self) -> str | None:
@@ -241,6 +241,7 @@ class SessionStore:
             sess = self._lookup(sid)
             if sess is None:
                 sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
+                self._unsaved.add(sid)
             elif sess.user_id != user_id:
                 msg = f"session {sid!r} belongs to another user; start a new session"
                 raise UsageError(msg)
@@ -254,7 +255,7 @@ class SessionStore:
             UsageError: when the user already holds ``per_user`` sessions.
         """
         with self._lock:
-            self._sweep(force=True)
+            self._sweep()
             held = self._db.count(user_id, any_user=False) if self._db is not None else self._owned[user_id]
             if held >= self.per_user:
                 msg = f"user {user_id!r} has {self.per_user} open sessions; delete one first"
@@ -273,10 +274,7 @@ class SessionStore:
             return sess
 
     def save(self, sess: Session) -> None:
-        """Writes a session to disk (a no-op in memory-only mode); call it holding ``sess.lock``.
-
-        A session dropped meanwhile (deleted, forgotten, evicted) is not written back.
-        """
+        """Writes a session to disk (nothing in memory only), holding ``sess.lock``; one dropped meanwhile is not."""
         if self._db is None:
             return
         data = sess.dump()  # outside the store's lock: only this session's turn is blocked
@@ -309,15 +307,14 @@ class SessionStore:
         """Ends every session of one user, in memory and on disk (used when forgetting a user); returns how many."""
         with self._lock:
             ids = {sid for sid, s in self._sessions.items() if s.user_id == user_id}
-            if self._db is not None:
-                ids |= set(self._db.delete_user(user_id))
+            ids |= set(self._db.delete_user(user_id)) if self._db is not None else set()
             for sid in ids:
                 self._remove(sid)
             return len(ids)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._sessions.keys() | (self._db.ids() if self._db is not None else set()))
+            return self._db.count() + len(self._unsaved) if self._db is not None else len(self._sessions)
 
     def __contains__(self, session_id: object) -> bool:
         with self._lock:
@@ -362,12 +359,13 @@ class SessionStore:
         """Saves a session; on disk too the least recently used beyond ``max_sessions`` go."""
         if self._db is not None:
             self._db.save(sess.session_id, sess.user_id, sess.last_used, data)
+            self._unsaved.discard(sess.session_id)
             self._evict()
 
     def _sweep(self, force: bool = False) -> None:
         """Drops expired sessions, in memory and on disk (at most once a minute unless forced)."""
         now = time.time()
-        if self.idle_hours is None or (not force and now - self._swept < _PURGE_EVERY):
+        if self.idle_hours is None or (not force and now - self._swept < 60):
             return
         self._swept = now
         gone = [sid for sid, s in self._sessions.items() if self._expired(s.last_used)]
@@ -385,6 +383,7 @@ class SessionStore:
     def _remove(self, session_id: str) -> None:
         """Drops a session from memory and disk."""
         sess = self._sessions.pop(session_id, None)
+        self._unsaved.discard(session_id)
         if sess is not None:
             self._owned[sess.user_id] -= 1
             if self._owned[sess.user_id] <= 0:

@@ -89,11 +89,6 @@ class SessionDB:
                 row = self._db.execute("SELECT COUNT(*) FROM sessions WHERE user_id IS ?", (user_id,)).fetchone()
         return int(row[0])
 
-    def ids(self) -> set[str]:
-        """Every stored session id."""
-        with self._lock:
-            return {r[0] for r in self._db.execute("SELECT session_id FROM sessions")}
-
     def expire(self, before: float) -> list[str]:
         """Deletes sessions last used before ``before``; returns their ids."""
         with self._lock, self._db:
@@ -104,8 +99,11 @@ class SessionDB:
     def evict(self, keep: int) -> list[str]:
         """Deletes the least recently used sessions beyond ``keep``; returns their ids."""
         with self._lock, self._db:
+            over = int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]) - keep  # cheap; a walk is not
+            if over <= 0:
+                return []
             ids = [r[0] for r in self._db.execute(
-                "SELECT session_id FROM sessions ORDER BY last_used DESC LIMIT -1 OFFSET ?", (keep,)
+                "SELECT session_id FROM sessions ORDER BY last_used LIMIT ?", (over,)
             )]  # fmt: skip
             self._db.executemany("DELETE FROM sessions WHERE session_id = ?", [(i,) for i in ids])
         return ids
