@@ -105,7 +105,8 @@ def recommend_cmd(
     """Recommend items for one statement: parse, retrieve, rerank, explain."""
     from scenebridge.build import build_recommender
 
-    rec = build_recommender(settings=settings_from(store, url, embedder, reranker, llm, profiles, explain, k))
+    cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k)
+    rec = build_recommender(settings=cfg, sessions=None)  # one statement: nothing to continue, nothing to save
     result = rec.turn(text, user_id=user, scene=scene)
     if as_json:
         print(result.model_dump_json(indent=2))
