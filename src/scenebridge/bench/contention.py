@@ -122,6 +122,40 @@ def background_load(n: int, settle_s: float = 1.0) -> Iterator[list[subprocess.P
             p.wait()
 
 
+class _Pass:
+    """What one policy measured under one condition."""
+
+    def __init__(self, background: int) -> None:
+        self.background = background
+        self.times: list[float] = []
+        self.cpu: list[float] = []
+        self.used: Counter[str] = Counter()
+        self.answers: list[str] = []
+        self.load_before = self.load_after = -1.0
+        self.running: tuple[int, ...] = ()
+
+    def start(self) -> None:
+        if not self.times:
+            self.load_before, self.running = os.getloadavg()[0], sample_cpu().running
+
+    def add(self, seconds: float, cpu: float, threads: tuple[int, int] | None, res: Any) -> None:
+        self.times.append(seconds)
+        self.cpu.append(cpu)
+        self.used["/".join(map(str, threads)) if threads else "?"] += 1
+        self.answers.append(_answer(res))
+        self.load_after = os.getloadavg()[0]
+
+    def result(self, policy: str, condition: str) -> Condition:
+        t, c = self.times, self.cpu
+        return Condition(
+            policy=policy, condition=condition, background=self.background, n=len(t),
+            p50_s=round(float(np.percentile(t, 50)), 3), p95_s=round(float(np.percentile(t, 95)), 3),
+            mean_s=round(float(np.mean(t)), 3), cpu_p50_s=round(float(np.percentile(c, 50)), 3),
+            threads=dict(self.used), load_before=self.load_before, load_after=self.load_after,
+            running_before=self.running, seconds=[round(x, 3) for x in t],
+        )  # fmt: skip
+
+
 def _answer(res: Any) -> str:
     s = res.summary
     return repr((res.source, s.scene, s.intent, [t.name for t in s.topics], s.exclusions))
@@ -141,12 +175,15 @@ def bench_contention(
     limit: int | None = None,
     repeat: int = 1,
     embedder: str | None = "use-multilingual",
+    interleave: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> ContentionBench:
     """Parses the labelled statements of ``scenes`` idle and beside ``background`` busy processes, per policy.
 
     Latency is per statement after one warm-up parse per loaded model (model load and system prompt are start-up);
     the parse is the turn's: the LLM with the embedding scene classifier (``embedder``; ``None`` = without).
+    ``interleave``: parse each statement idle and then loaded (the background started and stopped around each
+    loaded parse), instead of every statement idle and then every statement loaded.
     """
     started = time.perf_counter()
     uptime_before = _uptime()
@@ -167,30 +204,30 @@ def bench_contention(
             raise UsageError(msg)
         backend = getattr(llm, "inner", llm)
         parse_interests("warm-up", llm, scenes=all_scenes, classifier=classifier)
-        for condition, n_background in (("idle", 0), ("loaded", background)):
-            with background_load(n_background):
-                load_before, running = os.getloadavg()[0], sample_cpu().running
-                times: list[float] = []
-                cpu: list[float] = []
-                used: Counter[str] = Counter()
-                got: list[str] = []
-                for _ in range(repeat):
-                    for text in texts:
-                        t0, c0 = time.perf_counter(), time.process_time()
-                        res = parse_interests(text, llm, scenes=all_scenes, classifier=classifier)
-                        times.append(time.perf_counter() - t0)
-                        cpu.append(time.process_time() - c0)
-                        threads = getattr(backend, "threads", None)
-                        used["/".join(map(str, threads)) if threads else "?"] += 1
-                        got.append(_answer(res))
-                answers[f"{name} {condition}"] = got
-                cond = Condition(
-                    policy=name, condition=condition, background=n_background, n=len(times),
-                    p50_s=round(float(np.percentile(times, 50)), 3), p95_s=round(float(np.percentile(times, 95)), 3),
-                    mean_s=round(float(np.mean(times)), 3), cpu_p50_s=round(float(np.percentile(cpu, 50)), 3),
-                    threads=dict(used), load_before=load_before, load_after=os.getloadavg()[0],
-                    running_before=running, seconds=[round(t, 3) for t in times],
-                )  # fmt: skip
+        passes = {"idle": _Pass(0), "loaded": _Pass(background)}
+
+        def parse(text: str, into: _Pass, llm: Any = llm, backend: Any = backend) -> None:
+            into.start()
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = parse_interests(text, llm, scenes=all_scenes, classifier=classifier)
+            into.add(time.perf_counter() - t0, time.process_time() - c0, getattr(backend, "threads", None), res)
+
+        if interleave:
+            # Each statement idle, then loaded: on a machine shared with other work, drift in their load then falls
+            # on both conditions alike.
+            for text in [t for _ in range(repeat) for t in texts]:
+                for one in passes.values():
+                    with background_load(one.background, settle_s=0.5):
+                        parse(text, one)
+        else:
+            for one in passes.values():
+                with background_load(one.background):
+                    for text in [t for _ in range(repeat) for t in texts]:
+                        parse(text, one)
+                    one.load_after = os.getloadavg()[0]
+        for condition, one in passes.items():
+            answers[f"{name} {condition}"] = one.answers
+            cond = one.result(name, condition)
             conditions.append(cond)
             log(f"{name:<12} {condition:<7} p50 {cond.p50_s:6.2f} s  p95 {cond.p95_s:6.2f} s  threads {cond.threads}  "
                 f"load {cond.load_before:.2f} -> {cond.load_after:.2f}")  # fmt: skip

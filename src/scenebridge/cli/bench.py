@@ -116,6 +116,9 @@ def bench_contention_cmd(
     scenes: Annotated[str, typer.Option(help="Keep statements whose scene is one of these.")] = "art,office",
     limit: Annotated[int | None, typer.Option(help="Use only the first N statements.", min=1)] = None,
     repeat: Annotated[int, typer.Option(help="Passes over the statements per condition.", min=1)] = 1,
+    interleave: Annotated[
+        bool, typer.Option(help="Each statement idle then loaded (fairer on a machine shared with other work).")
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
 ) -> None:
     """Contention benchmark: parse p50/p95 in one long-lived process, idle and beside busy processes, per policy."""
@@ -132,7 +135,7 @@ def bench_contention_cmd(
     console = make_console()
     res = bench_contention(labels, llm, policy or ["fixed-1", "fixed-cores", "adaptive"], background=background,
                            scenes=[s.strip() for s in scenes.split(",") if s.strip()], limit=limit, repeat=repeat,
-                           log=lambda m: console.print(m, highlight=False))  # fmt: skip
+                           interleave=interleave, log=lambda m: console.print(m, highlight=False))  # fmt: skip
     table = Table(title=f"parse latency, {res.n_statements} statements x {res.repeat}, {res.model}, {res.cores} cores, "
                   f"{res.background} background process(es) at nice 19 when loaded")  # fmt: skip
     for col in ("policy", "idle p50 s", "idle p95 s", "loaded p50 s", "loaded p95 s", "loaded/idle p50", "threads"):
