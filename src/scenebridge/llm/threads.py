@@ -26,6 +26,7 @@ ENV = "SCENEBRIDGE_LLAMA_THREADS"
 """A whole number fixes both thread counts; unset, empty or ``auto`` = the adaptive policy."""
 
 _LOADAVG = Path("/proc/loadavg")
+_TASKS = Path("/proc/self/task")
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,37 @@ def choose_threads(cores: int, load1: float, running: Sequence[int] = (), own: i
 
 
 def sample_cpu(readings: int = 3, interval_s: float = 0.004) -> CpuSample:
-    """Reads the affinity, the load average and ``readings`` counts of runnable threads (~10 ms in all)."""
+    """Reads the affinity, the load average and ``readings`` counts of runnable threads (~10 ms in all); this
+    process's own runnable threads count as one, the reading thread."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     running: list[int] = []
     for i in range(readings):
         try:
-            running.append(int(_LOADAVG.read_text().split()[3].split("/")[0]))
+            total = int(_LOADAVG.read_text().split()[3].split("/")[0])
         except (OSError, IndexError, ValueError):
             break  # not Linux: the load average alone
+        # This process counts as the one reading thread: a thread pool of ours that spins for a while after its
+        # work (a BLAS pool after an embedding) is not another process's load.
+        running.append(max(1, total - _own_running() + 1))
         if i + 1 < readings:
             time.sleep(interval_s)
     return CpuSample(cores, load1, tuple(running))
+
+
+def _own_running() -> int:
+    """Runnable threads of this process now (``/proc/self/task/*/stat``; 1 where that cannot be read)."""
+    count = 0
+    try:
+        for task in _TASKS.iterdir():
+            try:
+                # The state follows the parenthesised command name, which may itself hold spaces or parentheses.
+                count += (task / "stat").read_text().rpartition(")")[2].split()[0] == "R"
+            except (OSError, IndexError):
+                continue  # the thread ended while we looked
+    except OSError:
+        return 1
+    return max(1, count)
 
 
 def threads_from_env() -> int | None:

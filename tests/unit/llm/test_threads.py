@@ -139,3 +139,17 @@ def test_background_load_is_always_killed() -> None:
     with pytest.raises(RuntimeError):
         run()
     assert started[0].returncode is not None
+
+
+def test_own_spinning_threads_are_not_counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.50 0.40 0.30 4/321 12345\n")
+    monkeypatch.setattr(threads, "_LOADAVG", loadavg)
+    monkeypatch.setattr(threads, "_own_running", lambda: 3)  # the reading thread and two spinning pool threads
+    sample = sample_cpu(readings=2, interval_s=0.0)
+    assert sample.running == (2, 2)  # one other runnable thread, and our reading thread
+    assert choose_threads(2, sample.load1, sample.running) == (1, 1)
+
+
+def test_own_running_counts_this_thread() -> None:
+    assert threads._own_running() >= 1
