@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from scenebridge.agent.constraints import read_constraints
+from scenebridge.agent.mentions import read_mentions
 from scenebridge.agent.summary import Constraints, InterestSummary, Topic
 from scenebridge.data.preprocess import normalize_text
 
@@ -206,12 +208,17 @@ def lexical_parse(
     ]  # fmt: skip
     unique = list(dict.fromkeys(kept))[:8]
     topics = [Topic(name=t, weight=round(1.0 - 0.08 * i, 2)) for i, t in enumerate(unique)]
+    constraints = read_constraints(statement, Constraints(price_max=price_max, price_min=None, level=level,
+                                                          other=other))  # fmt: skip
+    mentioned, context = read_mentions(statement, scenes, scene_hints)
     return InterestSummary(
         topics=topics,
         scene=scene,
         source_scenes=source_scenes,
         intent=intent,
         exclusions=exclusions,
-        constraints=Constraints(price_max=price_max, price_min=None, level=level, other=other),
+        constraints=constraints,
         language=detect_language(statement),
+        mentioned=mentioned,
+        context=context,
     )

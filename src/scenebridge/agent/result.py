@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from scenebridge.agent.explain import Explanation
+from scenebridge.agent.state import LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.rerank.api import Candidate, Evidence
 
@@ -34,6 +35,8 @@ class ItemRecord:
         retrieval_score: similarity from the item store (None for behaviour candidates and given ids).
         score: the reranker's score (None until reranked).
         evidence: the reranker's reasons (their ``text`` filled by the explain stage).
+        attrs: the item's optional catalogue attributes (``year``, ``price``, ``brand``, ``description``) when the
+            catalogue has them.
     """
 
     item_id: str
@@ -44,6 +47,7 @@ class ItemRecord:
     retrieval_score: float | None = None
     score: float | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
 
     def candidate(self) -> Candidate:
         """The item as a reranker sees it (the :class:`~scenebridge.rerank.api.Reranker` contract)."""
@@ -105,6 +109,7 @@ class TurnResult(BaseModel):
         explanations: one grounded explanation per item (with rejected LLM wording, if any).
         filtered: candidates removed by exclusions, as item id -> the exclusion phrase.
         notes: things the user should know (an exclusion no catalogue word matched, a constraint with no data).
+        linked: catalogue items that what the person said they did was linked to (their history for this turn).
         timings_ms: per stage (parse, embed, retrieve, rerank, explain) and total.
         reply: the answer as text.
     """
@@ -120,5 +125,6 @@ class TurnResult(BaseModel):
     explanations: list[Explanation] = Field(default_factory=list)
     filtered: dict[str, str] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    linked: list[LinkedItem] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     reply: str = ""

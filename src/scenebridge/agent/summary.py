@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["INTENTS", "Constraints", "InterestSummary", "Topic"]
+__all__ = ["ACTIONS", "INTENTS", "Constraints", "InterestSummary", "Mention", "SceneContext", "Topic"]
 
 INTENTS = ("discover", "buy", "compare", "replace", "gift", "learn", "other")
+ACTIONS = ("bought", "watched", "own", "liked", "disliked", "visited", "studied", "used", "other")
 
 
 def _clamp(value: Any, lo: float, hi: float, default: float) -> float:
@@ -50,7 +51,19 @@ class Constraints(BaseModel):
     price_max: float | None = Field(None, description="Upper price limit, if stated.")
     price_min: float | None = Field(None, description="Lower price limit, if stated.")
     level: str | None = Field(None, description="Skill level or quality tier, e.g. 'beginner', 'professional'.")
+    year_min: int | None = Field(None, description="Earliest year wanted ('after 2000' -> 2001).")
+    year_max: int | None = Field(None, description="Latest year wanted ('before 1990' -> 1989).")
+    newer: bool = Field(False, description="'newer', 'more recent': newer than what was mentioned or shown.")
+    no_sequels: bool = Field(False, description="'no sequels': no 'Part II', '2', '3' titles.")
+    brand: str | None = Field(None, description="A brand the person asks for.")
     other: list[str] = Field(default_factory=list, description="Any other stated constraint, short phrases.")
+
+    @field_validator("year_min", "year_max", mode="before")
+    @classmethod
+    def _year(cls, v: Any) -> int | None:
+        if v is None or v == "":
+            return None
+        return int(_clamp(v, 0, 3000, 0)) or None
 
     @field_validator("price_max", "price_min", mode="before")
     @classmethod
@@ -58,6 +71,43 @@ class Constraints(BaseModel):
         if v is None or v == "":
             return None
         return _clamp(v, 0.0, 1e9, 0.0)
+
+
+class Mention(BaseModel):
+    """Something the person says they did: bought, watched, own, liked, disliked, visited, studied or used.
+
+    Attributes:
+        text: the thing as they said it ("Alien", "watercolor paints", "数据分析课程").
+        action: what they did with it.
+        scene: the catalogue scene it belongs to, when the statement says (or the parser can tell).
+        context: where it happened, as said ("PC", "WeChat", "laptop"), if said.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1, max_length=120)
+    action: Literal["bought", "watched", "own", "liked", "disliked", "visited", "studied", "used", "other"] = "other"
+    scene: str | None = None
+    context: str | None = None
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _strip_text(cls, v: Any) -> Any:
+        return v.strip()[:120] if isinstance(v, str) else v
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _known_action(cls, v: Any) -> str:
+        return v if v in ACTIONS else "other"
+
+
+class SceneContext(BaseModel):
+    """Where the person was and is now (device, platform or app): "PC -> phone", "WeChat -> Weibo"."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    before: str | None = None
+    now: str | None = None
 
 
 class InterestSummary(BaseModel):
@@ -69,8 +119,10 @@ class InterestSummary(BaseModel):
         source_scenes: scenes they mention having been active in.
         intent: what they want to do.
         exclusions: things they explicitly do not want.
-        constraints: price, level and other hard wishes.
+        constraints: price, level, year, sequels and other hard wishes.
         language: language of the statement.
+        mentioned: what they say they did (bought, watched, liked ...), to be linked to catalogue items.
+        context: the device, platform or app before and now.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -82,6 +134,16 @@ class InterestSummary(BaseModel):
     exclusions: list[str] = Field(default_factory=list, max_length=12)
     constraints: Constraints = Field(default_factory=lambda: Constraints())
     language: Literal["en", "zh", "mixed", "other"] = "en"
+    mentioned: list[Mention] = Field(default_factory=list, max_length=12)
+    context: SceneContext = Field(default_factory=lambda: SceneContext())
+
+    @field_validator("mentioned", mode="before")
+    @classmethod
+    def _mentions(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            out = [{"text": m} if isinstance(m, str) else m for m in v]
+            return [m for m in out if not isinstance(m, dict) or str(m.get("text", "")).strip()][:12]
+        return v
 
     @field_validator("intent", mode="before")
     @classmethod

@@ -9,8 +9,8 @@ items of the target scene, minus stated exclusions, rejected items and the user'
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from scenebridge.agent.exclusions import SemanticGlossary
 from scenebridge.agent.explain import Explanation
@@ -28,9 +28,14 @@ from scenebridge.settings import MAX_K
 from scenebridge.store.chroma import Hit, ItemStore
 from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["STAGES", "RecommendedItem", "Recommender", "TurnResult", "render_reply"]
+__all__ = ["STAGES", "OnEvent", "RecommendedItem", "Recommender", "TurnResult", "render_reply"]
 
 render_reply = explain.render_reply
+
+OnEvent = Callable[[str, dict[str, Any]], None]
+"""Called as a turn goes: ``("parsed", {...})`` when the statement is read (summary, scene, linked mentions),
+``("ranked", {"items": [...]})`` when the items are ordered, ``("explained", {"rank", "item_id", ...})`` for each
+explanation; the faces stream these (server-sent events)."""
 
 
 class Recommender:
@@ -149,6 +154,7 @@ class Recommender:
         scene: str | None = None,
         session_id: str | None = None,
         k: int | None = None,
+        on_event: OnEvent | None = None,
     ) -> TurnResult:
         """Answers one statement.
 
@@ -158,6 +164,7 @@ class Recommender:
             scene: the scene to recommend in; otherwise the one the statement names, then the session's.
             session_id: continue this session (a new one is made when None or unknown).
             k: items to return (default: the recommender's ``k``).
+            on_event: told of each stage's output as soon as it is there (see :data:`OnEvent`).
 
         Raises:
             UsageError: for a bad statement, an unknown scene, a bad k, or a session of another user.
@@ -172,17 +179,20 @@ class Recommender:
             if sess.anchor is not None and sess.anchor_vector is None:  # a session read back from disk
                 hits, vecs = self._store.get_items([sess.anchor[0]])
                 sess.anchor, sess.anchor_vector = (sess.anchor, vecs[0]) if hits else (None, None)
-            result = self._turn(text, sess, scene, count)
+            result = self._turn(text, sess, scene, count, on_event or _quiet)
             self._sessions.save(sess)  # the state after each turn survives a restart (a no-op in memory)
             return result
 
-    def _turn(self, text: str, sess: Session, scene: str | None, k: int) -> TurnResult:
+    def _turn(self, text: str, sess: Session, scene: str | None, k: int, emit: OnEvent) -> TurnResult:
         trace = Trace()
         with trace.stage("parse"):
             reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace)
         target = read.choose_scene(scene, reading.summary, sess, self._scenes)
         read.move_scene(sess, target, reading, trace)
         summary = reading.summary
+        emit("parsed", {"session_id": sess.session_id, "scene": target, "summary": summary.model_dump(mode="json"),
+                        "parse_source": reading.source, "refinements": list(trace.changes),
+                        "timings_ms": dict(trace.timings_ms)})  # fmt: skip
         with trace.stage("embed"):
             interest = read.interest(summary, sess, target, self._embedder, self._hints)
         query = retrieve.query_for(target, interest, sess, self._profiles)
@@ -196,10 +206,15 @@ class Recommender:
         with trace.stage("explain"):
             titles = explain.titles_for(shown, found, self._store)
             explain.word_evidence(shown, titles)
+        emit("ranked", {"items": [_card(n, r) for n, r in enumerate(shown, 1)], "timings_ms": dict(trace.timings_ms)})
+        with trace.stage("explain"):
             explanations = explain.explain(shown, found, titles, interest.names, summary.language, self._explain,
                                            self._llm, self._llm_lock)  # fmt: skip
         retrieve.exclusion_notes(excl, summary, trace)
         items = explain.recommended(shown, explanations)
+        for item in items:
+            emit("explained", {"rank": item.rank, "item_id": item.item_id, "explanation": item.explanation,
+                               "explanation_source": item.explanation_source})  # fmt: skip
         sess.summary, sess.scene, sess.shown = summary, target, [i.item_id for i in items]
         sess.turns += 1
         result = TurnResult(
@@ -313,3 +328,13 @@ class Recommender:
         """Deletes a user's profile and ends their sessions; returns the number of profile events deleted."""
         self._sessions.drop_user(user_id)
         return self._profiles.forget(user_id) if self._profiles is not None else 0
+
+
+def _quiet(event: str, data: dict[str, Any]) -> None:
+    """No one listens."""
+
+
+def _card(rank: int, rec: ItemRecord) -> dict[str, Any]:
+    """A ranked item as the stream shows it before its explanation is there."""
+    return {"rank": rank, "item_id": rec.item_id, "title": rec.title, "category": rec.category, "scene": rec.scene,
+            "score": rec.score, "evidence": [e.model_dump(mode="json") for e in rec.evidence]}  # fmt: skip
