@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from scenebridge.agent.explain import Explanation
-from scenebridge.agent.state import LinkedItem
+from scenebridge.agent.state import DialogueState, LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.rerank.api import Candidate, Evidence
 
@@ -103,13 +103,15 @@ class TurnResult(BaseModel):
         statement: the cleaned statement.
         scene: the scene recommended in.
         summary: the interest summary in force after this turn (merged with the session's).
-        parse_source: llm, llm-repair, fallback (lexical parser) or refinement (a follow-up read without the LLM).
+        parse_source: how the statement was read: ``llm``, ``llm-repair``, ``fallback`` (lexical parser) for a parsed
+            statement; ``llm-delta``, ``lexical-delta`` or ``refinement`` (cues alone) for a follow-up.
         refinements: what this turn changed in the session, in words.
         items: the recommendations, best first.
         explanations: one grounded explanation per item (with rejected LLM wording, if any).
         filtered: candidates removed by exclusions, as item id -> the exclusion phrase.
         notes: things the user should know (an exclusion no catalogue word matched, a constraint with no data).
         linked: catalogue items that what the person said they did was linked to (their history for this turn).
+        state: the session's dialogue state after this turn.
         timings_ms: per stage (parse, embed, retrieve, rerank, explain) and total.
         reply: the answer as text.
     """
@@ -126,5 +128,6 @@ class TurnResult(BaseModel):
     filtered: dict[str, str] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     linked: list[LinkedItem] = Field(default_factory=list)
+    state: DialogueState | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
     reply: str = ""

@@ -1,8 +1,7 @@
 """Multi-turn sessions: what a conversation has established, and how a follow-up refines it.
 
-Follow-ups are read deterministically (no LLM): "not office paper" / "不要办公纸" adds an exclusion, "cheaper" /
-"便宜点" adds a constraint, "more like the second one" / "更像第二个" anchors the interest on a shown item, and a
-statement naming another scene moves the session there.
+What a follow-up changes is read in :mod:`scenebridge.agent.followup` (cues) and :mod:`scenebridge.agent.delta`
+(the state delta, by the LLM or the lexical reader); a session holds the dialogue state it builds up.
 
 Sessions live in memory and, given a file, in SQLite too (:mod:`scenebridge.agent.session_db`): each is written after
 every turn, so a restarted process continues its conversations; they expire after an idle time and go with
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 import uuid
@@ -25,71 +23,13 @@ from typing import Any
 import numpy as np
 
 from scenebridge.agent.session_db import SessionDB
+from scenebridge.agent.state import DialogueState, LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 
-__all__ = ["Refinement", "Session", "SessionStore", "TurnRecord", "read_refinement"]
+__all__ = ["Session", "SessionStore", "TurnRecord"]
 
 log = logging.getLogger("scenebridge.sessions")
-
-_ORDINALS_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-                "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}  # fmt: skip
-_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_MORE_LIKE = re.compile(
-    r"\b(?:more|others?|something|things|items?|ones?)\s+like\s+(?:the\s+|that\s+|number\s+|#\s*|no\.?\s*)?"
-    r"(?P<en>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|\d+)(?:st|nd|rd|th)?\b"
-    r"|(?:更像|类似|像|和|跟)第\s*(?P<zh>[一二两三四五六七八九十]|\d+)\s*(?:个|款|件|项|种)",
-    re.IGNORECASE,
-)
-_CHEAPER = re.compile(
-    r"\b(?:cheaper|less expensive|lower price|budget|inexpensive)\b|便宜|实惠|低价|划算", re.IGNORECASE
-)
-_NEGATION_START = re.compile(
-    r"^\s*(?:and\s+|but\s+)?(?:not|no|without|except|exclude|excluding|skip|avoid|none of)\b"
-    r"|^\s*(?:也|还)?(?:不要|别|除了|排除|不想要)",
-    re.IGNORECASE,
-)
-_FILLER = re.compile(r"\b(?:please|pls|thanks|ones?|items?|options?|stuff|show me|give me|some)\b|[请吧呢的了些点一]",
-                     re.IGNORECASE)  # fmt: skip
-
-
-@dataclass
-class Refinement:
-    """What a follow-up asks to change."""
-
-    more_like: int | None = None  # 1-based position in the last results (-1 = the last one)
-    cheaper: bool = False
-    negation: bool = False
-
-    @property
-    def any(self) -> bool:
-        return self.more_like is not None or self.cheaper or self.negation
-
-
-def read_refinement(statement: str) -> Refinement:
-    """Reads refinement cues in a follow-up statement (English or Chinese)."""
-    ref = Refinement()
-    m = _MORE_LIKE.search(statement)
-    if m:
-        if m.group("en"):
-            word = m.group("en").lower()
-            ref.more_like = int(word) if word.isdigit() else _ORDINALS_EN[word]
-        else:
-            zh = m.group("zh")
-            ref.more_like = int(zh) if zh.isdigit() else _ZH_DIGITS[zh]
-    ref.cheaper = bool(_CHEAPER.search(statement))
-    ref.negation = bool(_NEGATION_START.search(statement))
-    return ref
-
-
-def is_pure_refinement(statement: str, ref: Refinement) -> bool:
-    """True when a follow-up only refines (nothing new to parse with an LLM): short, and made of refinement cues."""
-    if not ref.any:
-        return False
-    rest = _MORE_LIKE.sub(" ", statement)
-    rest = _CHEAPER.sub(" ", rest)
-    rest = _FILLER.sub(" ", rest)
-    return ref.negation or (len(rest.split()) <= 3 and len(re.sub(r"\W", "", rest)) <= 12)
 
 
 @dataclass
@@ -120,6 +60,10 @@ class Session:
         start_scene: the scene it was opened in, used by its first turn when that names none.
         log: its last turns, oldest first (bounded by the store's ``turn_log``).
         last_used: when a face last used it (Unix seconds; the idle expiry counts from here).
+        linked: catalogue items what the person said they did was linked to (kept across turns).
+        seen: items they said they have seen or have (not shown again unless asked).
+        liked: items liked in this session.
+        disliked: items disliked in this session.
     """
 
     session_id: str
@@ -135,6 +79,18 @@ class Session:
     start_scene: str | None = None
     log: deque[TurnRecord] = field(default_factory=deque, repr=False)
     last_used: float = field(default_factory=time.time)
+    linked: list[LinkedItem] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    liked: list[str] = field(default_factory=list)
+    disliked: list[str] = field(default_factory=list)
+
+    def state(self) -> DialogueState:
+        """The dialogue state as data (a copy)."""
+        return DialogueState(
+            scene=self.scene, summary=self.summary.model_copy(deep=True) if self.summary is not None else None,
+            linked=[x.model_copy() for x in self.linked], shown=list(self.shown), seen=list(self.seen),
+            liked=list(self.liked), disliked=list(self.disliked),
+        )  # fmt: skip
 
     def info(self) -> dict[str, Any]:
         """The session as its owner sees it: id, user, created, scene, exclusions and the logged turns."""
@@ -155,6 +111,8 @@ class Session:
             "summary": self.summary.model_dump(mode="json") if self.summary is not None else None,
             "anchor": list(self.anchor) if self.anchor is not None else None, "shown": list(self.shown),
             "turns": self.turns, "created": self.created, "log": [vars(r) for r in list(self.log)],
+            "linked": [x.model_dump(mode="json") for x in self.linked], "seen": list(self.seen),
+            "liked": list(self.liked), "disliked": list(self.disliked),
         }, ensure_ascii=False)  # fmt: skip
 
     @classmethod
@@ -172,6 +130,9 @@ class Session:
             shown=[str(i) for i in d.get("shown", [])], turns=int(d.get("turns", 0)),
             created=float(d.get("created", last_used)), start_scene=d.get("start_scene"),
             log=deque((TurnRecord(**r) for r in d.get("log", [])), maxlen=turn_log), last_used=last_used,
+            linked=[LinkedItem.model_validate(x) for x in d.get("linked", [])],
+            seen=[str(i) for i in d.get("seen", [])], liked=[str(i) for i in d.get("liked", [])],
+            disliked=[str(i) for i in d.get("disliked", [])],
         )  # fmt: skip
 
 

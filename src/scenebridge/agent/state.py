@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LinkedItem"]
+from scenebridge.agent.summary import InterestSummary
+
+__all__ = ["DialogueState", "LinkedItem"]
 
 
 class LinkedItem(BaseModel):
@@ -27,3 +29,25 @@ class LinkedItem(BaseModel):
     title: str
     scene: str
     confidence: float = Field(ge=0.0, le=1.0)
+
+
+class DialogueState(BaseModel):
+    """One session's conversation state after a turn, as data (shown in results, scored by the dialogue benchmark).
+
+    Attributes:
+        scene: the scene recommended in; it sticks unless a message names another one.
+        summary: what was understood: topics, exclusions, constraints, mentions, context.
+        linked: catalogue items the mentions were linked to.
+        shown: the last answer's item ids, in order.
+        seen: items the person said they have seen / have (not recommended again unless asked).
+        liked: items liked in this session.
+        disliked: items disliked in this session (never recommended again in it).
+    """
+
+    scene: str | None = None
+    summary: InterestSummary | None = None
+    linked: list[LinkedItem] = Field(default_factory=list)
+    shown: list[str] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    liked: list[str] = Field(default_factory=list)
+    disliked: list[str] = Field(default_factory=list)

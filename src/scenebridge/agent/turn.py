@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from scenebridge.agent.delta import StateDelta, llm_delta
 from scenebridge.agent.exclusions import SemanticGlossary
 from scenebridge.agent.explain import Explanation
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
@@ -19,6 +20,7 @@ from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.result import STAGES, ItemRecord, RecommendedItem, Trace, TurnResult
 from scenebridge.agent.session import Session, SessionStore
 from scenebridge.agent.stages import explain, read, rerank, retrieve
+from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM
 from scenebridge.rerank.api import Reranker, RerankQuery
@@ -186,7 +188,8 @@ class Recommender:
     def _turn(self, text: str, sess: Session, scene: str | None, k: int, emit: OnEvent) -> TurnResult:
         trace = Trace()
         with trace.stage("parse"):
-            reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace)
+            reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace,
+                                          self._delta if self._llm is not None else None)  # fmt: skip
         target = read.choose_scene(scene, reading.summary, sess, self._scenes)
         read.move_scene(sess, target, reading, trace)
         summary = reading.summary
@@ -217,7 +220,7 @@ class Recommender:
                                "explanation_source": item.explanation_source})  # fmt: skip
         sess.summary, sess.scene, sess.shown = summary, target, [i.item_id for i in items]
         sess.turns += 1
-        result = TurnResult(
+        result = TurnResult(state=sess.state(), linked=list(sess.linked),
             session_id=sess.session_id, user_id=sess.user_id, statement=text, scene=target, summary=summary,
             parse_source=reading.source, refinements=trace.changes, items=items, explanations=explanations,
             filtered=trace.filtered, notes=trace.notes, timings_ms=trace.finish(),
@@ -226,6 +229,13 @@ class Recommender:
         return result
 
     # -- the stages on their own, for tools ----------------------------------------------------------------------
+
+    def _delta(self, text: str, prev: InterestSummary) -> StateDelta | None:
+        """The LLM's state delta for a follow-up (None without an LLM or when it fails)."""
+        if self._llm is None:
+            return None
+        with self._llm_lock:
+            return llm_delta(self._llm, prev, text)
 
     def parse(self, text: str) -> ParseResult:
         """Parses one statement with this recommender's LLM, scenes, hints and scene classifier (no session)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scenebridge.agent.explain import ExplainInput, GroundingChecker
-from scenebridge.agent.session import read_refinement
+from scenebridge.agent.followup import read_refinement
 from scenebridge.agent.turn import STAGES, Recommender
 from scenebridge.errors import UsageError
 from scenebridge.llm import ScriptedLLM

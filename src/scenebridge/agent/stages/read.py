@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenebridge.agent.lexical import default_scene_hints, lexical_parse
+from scenebridge.agent.delta import StateDelta, apply_delta, lexical_delta, merge_deltas
+from scenebridge.agent.followup import is_pure_refinement, read_refinement
+from scenebridge.agent.lexical import default_scene_hints
 from scenebridge.agent.parse import ParseResult
 from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.result import Trace
-from scenebridge.agent.session import Session, is_pure_refinement, read_refinement
+from scenebridge.agent.session import Session
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.wording import change
 from scenebridge.errors import UsageError
@@ -47,32 +49,46 @@ def read_statement(
     scene_hints: Mapping[str, Sequence[str]] | None,
     store: ItemStore,
     trace: Trace,
+    delta: Callable[[str, InterestSummary], StateDelta | None] | None = None,
 ) -> Reading:
-    """The summary in force after this statement (a pure refinement is read without the LLM); what changed goes to
-    the trace."""
+    """The summary in force after this statement; what changed goes to the trace.
+
+    The first statement of a session is parsed. A follow-up updates the state: its cues are read first (seen,
+    again, cheaper, more like), then its delta — the lexical one, combined with the LLM's (``delta``) unless the
+    message is a pure refinement. A follow-up that names another scene is a new request: it is parsed, and keeps
+    the earlier exclusions, mentions and context. The scene sticks unless the message names another one.
+    """
     ref = read_refinement(text)
-    if sess.summary is not None and is_pure_refinement(text, ref):
-        new, source = lexical_parse(text, scenes, scene_hints), "refinement"
-    else:
-        parsed = parse(text)
-        new, source = parsed.summary, parsed.source
     prev = sess.summary
-    if prev is None or (source != "refinement" and new.topics and ref.more_like is None):
-        merged = new.model_copy(deep=True)
-        if prev is not None:  # a new request in the same session keeps earlier exclusions
-            merged.exclusions = _union(prev.exclusions, new.exclusions)
-            sess.anchor, sess.anchor_vector = None, None
+    source: str
+    if prev is None:
+        parsed = parse(text)
+        merged, source = parsed.summary, parsed.source
     else:
-        merged = prev.model_copy(deep=True)
-        added = [e for e in new.exclusions if e.lower() not in {x.lower() for x in prev.exclusions}]
-        merged.exclusions = _union(prev.exclusions, new.exclusions)
-        trace.changes += [change("exclusion", phrase=e) for e in added]
-        if new.scene:
-            merged.scene = new.scene
-        merged.language = new.language if source != "refinement" else prev.language
+        lex = lexical_delta(text, prev, scenes, scene_hints)
+        if lex.scene is not None and not is_pure_refinement(text, ref):
+            parsed = parse(text)
+            merged, source = parsed.summary.model_copy(deep=True), parsed.source
+            merged.scene = lex.scene
+            merged.exclusions = _union(prev.exclusions, merged.exclusions)
+            merged.mentioned = [*prev.mentioned, *merged.mentioned][:12]
+            sess.anchor, sess.anchor_vector = None, None
+        elif is_pure_refinement(text, ref) or delta is None:
+            merged = apply_delta(prev, lex, trace.changes)
+            source = "refinement" if is_pure_refinement(text, ref) else "lexical-delta"
+        else:
+            said = merge_deltas(lex, delta(text, prev))
+            merged = apply_delta(prev, said, trace.changes)
+            source = "llm-delta" if said.source == "llm" else "lexical-delta"
     if ref.cheaper and "cheaper" not in merged.constraints.other:
         merged.constraints.other.append("cheaper")
         trace.changes.append(change("cheaper"))
+    if ref.seen and sess.shown:
+        sess.seen = list(dict.fromkeys([*sess.seen, *sess.shown]))
+        trace.changes.append(change("seen", n=len(sess.shown)))
+    if ref.again and sess.seen:
+        sess.seen = []
+        trace.changes.append(change("again"))
     if ref.more_like is not None:
         trace.changes.append(_anchor(sess, ref.more_like, store))
     return Reading(merged, source, anchored=ref.more_like is not None)
@@ -95,7 +111,8 @@ def _anchor(sess: Session, position: int, store: ItemStore) -> str:
 
 
 def choose_scene(explicit: str | None, summary: InterestSummary, sess: Session, scenes: Sequence[str]) -> str:
-    """The scene asked for, else the statement's, else the session's, else the only one left.
+    """The scene asked for, else the summary's (a follow-up's summary keeps the session's unless it named another),
+    else the session's, else the only one left.
 
     Raises:
         UsageError: for an unknown scene, or when no scene can be told.

@@ -1,0 +1,136 @@
+"""The dialogue state across turns: sticky scene, seen items, deltas from the lexical reader and from an LLM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scenebridge.agent.delta import apply_delta, lexical_delta, llm_delta, merge_deltas
+from scenebridge.agent.followup import read_refinement
+from scenebridge.agent.session import SessionStore
+from scenebridge.agent.summary import InterestSummary, Topic
+from scenebridge.agent.turn import Recommender
+from scenebridge.llm.fake import ScriptedLLM
+from tests.unit.turn_fixtures import build_store, summary_json
+
+pytestmark = pytest.mark.unit
+
+SCENES = ["art", "office"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("dialogue"))
+
+
+def _prev(**kw) -> InterestSummary:
+    return InterestSummary(topics=[Topic(name="gel pens"), Topic(name="ink", weight=0.9)], scene="office", **kw)
+
+
+@pytest.mark.parametrize(
+    ("text", "seen", "again"),
+    [
+        ("I've seen all of those. Something newer, and no sequels", True, False),
+        ("这些都看过了", True, False),
+        ("I already have these", True, False),
+        ("show them again", False, True),
+        ("more like the second one", False, False),
+        ("I have seen Alien", False, False),
+    ],
+)
+def test_seen_and_again_cues(text, seen, again):
+    ref = read_refinement(text)
+    assert (ref.seen, ref.again) == (seen, again)
+
+
+def test_a_follow_up_keeps_the_scene_and_the_earlier_interests():
+    delta = lexical_delta("I've seen all of those. Something newer, and no sequels", _prev(), SCENES, None)
+    assert delta.scene is None
+    assert not delta.replace_topics
+    assert delta.add_topics == []
+    assert delta.add_exclusions == []
+    changes: list[str] = []
+    after = apply_delta(_prev(), delta, changes)
+    assert after.scene == "office"
+    assert [t.name for t in after.topics] == ["gel pens", "ink"]
+
+
+def test_a_follow_up_naming_another_scene_moves_it():
+    delta = lexical_delta("now show me art supplies", _prev(), SCENES, None)
+    assert delta.scene == "art"
+    assert delta.replace_topics
+
+
+def test_an_exclusion_can_be_lifted():
+    prev = _prev(exclusions=["animation"])
+    delta = lexical_delta("animation is fine after all", prev, SCENES, None)
+    changes: list[str] = []
+    after = apply_delta(prev, delta, changes)
+    assert after.exclusions == []
+    assert "exclusion lifted: animation" in changes
+
+
+def test_new_interests_go_first_and_old_ones_stay():
+    changes: list[str] = []
+    after = apply_delta(_prev(), lexical_delta("also a stapler", _prev(), SCENES, None), changes)
+    assert next(t.name for t in after.topics) == "stapler"
+    assert {"gel pens", "ink"} <= {t.name for t in after.topics}
+    assert "interest added: stapler" in changes
+
+
+def test_the_llm_delta_is_checked_against_the_message_and_the_state():
+    answer = {"add_topics": ["desk lamp"], "remove_topics": ["ink", "never there"], "add_exclusions": ["pencils"],
+              "remove_exclusions": ["paper"], "newer": True, "no_sequels": False}  # fmt: skip
+    llm = ScriptedLLM([json.dumps(answer)])
+    delta = llm_delta(llm, _prev(exclusions=["paper"]), "I'd like a desk lamp and drop the ink")
+    assert delta is not None
+    assert delta.remove_topics == ["ink"]  # what was never in the state cannot be removed
+    assert delta.add_exclusions == []  # no negation cue in the message
+    assert delta.remove_exclusions == ["paper"]
+    assert delta.constraints.newer
+    merged = merge_deltas(lexical_delta("I'd like a desk lamp and drop the ink", _prev(), SCENES, None), delta)
+    assert merged.add_topics == ["desk lamp"]
+
+
+def test_a_failing_llm_delta_is_none():
+    assert llm_delta(ScriptedLLM(["not json"]), _prev(), "more pens") is None
+    assert llm_delta(ScriptedLLM(["[]"]), _prev(), "x") is None
+
+
+def test_seen_items_do_not_come_back_unless_asked(store):
+    rec = Recommender(store)
+    one = rec.turn("pens and ink for the office", k=3)
+    shown = {i.item_id for i in one.items}
+    two = rec.turn("I've seen all of those", session_id=one.session_id, k=3)
+    assert any("marked as seen" in c for c in two.refinements)
+    assert two.scene == "office"
+    assert not shown & {i.item_id for i in two.items}
+    assert set(two.state.seen) == shown
+    three = rec.turn("show them again", session_id=one.session_id, k=10)
+    assert "seen items may be shown again" in three.refinements
+    assert shown & {i.item_id for i in three.items}
+
+
+def test_a_follow_up_goes_through_the_llm_delta_and_the_scene_sticks(store):
+    first = summary_json(["gel pens"], "office")
+    delta = json.dumps({"add_topics": ["stapler"], "remove_topics": [], "add_exclusions": [],
+                        "remove_exclusions": [], "newer": False, "no_sequels": False})  # fmt: skip
+    rec = Recommender(store, llm=ScriptedLLM([first, delta]), classifier=None)
+    one = rec.turn("I want gel pens for the office", k=3)
+    two = rec.turn("and something to staple with", session_id=one.session_id, k=3)
+    assert two.parse_source == "llm-delta"
+    assert two.scene == "office"
+    assert [t.name for t in two.summary.topics][:2] == ["stapler", "gel pens"]
+
+
+def test_the_state_survives_a_restart(tmp_path, store):
+    path = tmp_path / "sessions.sqlite"
+    rec = Recommender(store, sessions=SessionStore(path=path))
+    one = rec.turn("pens and ink for the office", k=3)
+    rec.turn("I've seen all of those", session_id=one.session_id, k=3)
+    rec.sessions.close()
+    again = Recommender(store, sessions=SessionStore(path=path))
+    sess = again.sessions.find(one.session_id, None)
+    assert sess is not None
+    assert set(sess.seen) == {i.item_id for i in one.items}
