@@ -32,6 +32,8 @@ def query_for(scene: str, interest: Interest, sess: Session, profiles: ProfileSt
     history, exclude = user_profile(sess.user_id, profiles, scene)
     if sess.anchor is not None:
         exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
+    # What they said they have (linked), have seen or disliked in this conversation does not come back.
+    exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
     return RerankQuery(scene=scene, history=history, interest_vector=interest.vector, interests=interest.names,
                        exclude=exclude, interest_vectors=interest.vectors)  # fmt: skip
 
