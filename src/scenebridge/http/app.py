@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scenebridge.agent.session import Session, TurnRecord
@@ -28,9 +28,12 @@ from scenebridge.http.schemas import (
     Health,
     RecommendRequest,
     SessionCreate,
+    SessionEdit,
     SessionInfo,
     TurnRequest,
 )
+from scenebridge.http.stream import stream_turn
+from scenebridge.http.web import mount_page
 from scenebridge.settings import ApiSettings
 from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
 from scenebridge.version import __version__
@@ -44,6 +47,13 @@ log = logging.getLogger("scenebridge.http")
 MAX_USER_ID = 200
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422, 500, 503)
+}
+_SSE_DOC = (
+    "Server-sent events: parsed, ranked, explained (one per item), then done (the turn's result, as the JSON "
+    'endpoint answers it) or error ({"error": {type, message, details}}).'
+)
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": _SSE_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}}
 }
 
 
@@ -120,10 +130,45 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
         sess = owned(session_id, user)
         scene = body.scene or (sess.start_scene if not sess.turns else None)
         result = rec.turn(body.statement, user_id=user, scene=scene, session_id=session_id, k=body.k)
-        sessions.log_turn(session_id, TurnRecord(statement=result.statement, scene=result.scene,
-                                                 item_ids=[i.item_id for i in result.items],
-                                                 refinements=list(result.refinements), reply=result.reply))  # fmt: skip
+        log_turn(result)
         return result
+
+    def log_turn(result: TurnResult) -> None:
+        record = TurnRecord(statement=result.statement, scene=result.scene, item_ids=[i.item_id for i in result.items],
+                            refinements=list(result.refinements), reply=result.reply)  # fmt: skip
+        sessions.log_turn(result.session_id, record)
+
+    @v1.post("/sessions/{session_id}/turns/stream", response_class=StreamingResponse, responses=_SSE,
+             summary="Say something in a session; the turn's stages stream as server-sent events")  # fmt: skip
+    def turn_stream(session_id: str, body: TurnRequest, user: Annotated[str, Depends(_required_user)]) -> Any:
+        sess = owned(session_id, user)  # a missing session is a 404 before the stream starts
+        scene = body.scene or (sess.start_scene if not sess.turns else None)
+
+        def run(emit: Any) -> TurnResult:
+            return rec.turn(body.statement, user_id=user, scene=scene, session_id=session_id, k=body.k, on_event=emit)
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream_turn(run, log_turn), media_type="text/event-stream", headers=headers)
+
+    @v1.patch("/sessions/{session_id}", response_model=SessionInfo,
+              summary="Edit what a session has established: its scene, its exclusions")  # fmt: skip
+    def edit_session(session_id: str, body: SessionEdit, user: Annotated[str, Depends(_required_user)]) -> SessionInfo:
+        sess = owned(session_id, user)
+        if body.scene is not None and body.scene not in rec.scenes:
+            msg = f"unknown scene {body.scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
+            raise UsageError(msg)
+        drop = {e.strip().lower() for e in body.remove_exclusions}
+        with sess.lock:  # not while a turn of this session runs
+            if body.scene is not None:
+                sess.scene = body.scene
+                if not sess.turns:
+                    sess.start_scene = body.scene
+            if sess.summary is not None:
+                # The summary's scene is what a follow-up keeps: it must move with the session's.
+                sess.summary.scene = body.scene or sess.summary.scene
+                sess.summary.exclusions = [e for e in sess.summary.exclusions if e.strip().lower() not in drop]
+            sessions.save(sess)
+        return SessionInfo(**sess.info())
 
     @v1.get("/sessions/{session_id}", response_model=SessionInfo, summary="A session's turns")
     def get_session(session_id: str, user: Annotated[str, Depends(_required_user)]) -> SessionInfo:
@@ -152,6 +197,7 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
         return ForgetResult(user_id=user_id, profile_events_deleted=events, sessions_deleted=ended)
 
     app.include_router(v1)
+    mount_page(app)
 
     @app.get("/healthz", response_model=Health, summary="Liveness")
     def healthz() -> Health:

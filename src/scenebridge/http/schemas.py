@@ -16,6 +16,7 @@ __all__ = [
     "Health",
     "RecommendRequest",
     "SessionCreate",
+    "SessionEdit",
     "SessionInfo",
     "TurnLog",
     "TurnRequest",
@@ -48,6 +49,14 @@ class SessionCreate(_Body):
     """A new chat session for the user in ``X-User-Id``."""
 
     scene: str | None = Field(None, max_length=200, description="The starting scene.")
+
+
+class SessionEdit(_Body):
+    """Edits to what a session has established (what the page's chips change); the next turn uses them."""
+
+    scene: str | None = Field(None, max_length=200, description="Move the session to this scene.")
+    remove_exclusions: list[str] = Field(default_factory=list, max_length=12,
+                                         description="Exclusions to drop (case-insensitive).")  # fmt: skip
 
 
 class TurnRequest(_Body):
