@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 
 from scenebridge.agent.constraints import read_constraints
-from scenebridge.agent.mentions import read_mentions
+from scenebridge.agent.mentions import ACTION_WORDS, default_scene_hints, read_mentions
 from scenebridge.agent.summary import Constraints, InterestSummary, Topic
 from scenebridge.data.preprocess import normalize_text
 
@@ -75,12 +75,12 @@ _NOISE = {
 
 
 @cache
-def default_scene_hints() -> dict[str, tuple[str, ...]]:
-    """Built-in other words for common scene names (package data ``agent/scene_hints.yaml``)."""
+def _topic_stopwords() -> frozenset[str]:
+    """English words that never make a topic (package data ``agent/topic_stopwords.yaml``), and the did-verbs."""
     import yaml
 
-    text = resources.files("scenebridge.agent").joinpath("scene_hints.yaml").read_text("utf-8")
-    return {str(k): tuple(str(w) for w in v) for k, v in (yaml.safe_load(text) or {}).items()}
+    text = resources.files("scenebridge.agent").joinpath("topic_stopwords.yaml").read_text("utf-8")
+    return frozenset(str((yaml.safe_load(text) or {}).get("en", "")).split()) | ACTION_WORDS
 
 
 def detect_language(text: str) -> str:
@@ -202,9 +202,10 @@ def lexical_parse(
 
     excluded_tokens = {t for e in exclusions for t in normalize_text(e)}
     scene_tokens = {t for s, ws in hints.items() for w in (s, *ws) for t in normalize_text(w)}
+    stop = _topic_stopwords()
     kept = [
         t for t in normalize_text(statement)
-        if t not in _NOISE and t not in excluded_tokens and t not in scene_tokens and not t.isdigit()
+        if t not in _NOISE and t not in stop and t not in excluded_tokens and t not in scene_tokens and not t.isdigit()
     ]  # fmt: skip
     unique = list(dict.fromkeys(kept))[:8]
     topics = [Topic(name=t, weight=round(1.0 - 0.08 * i, 2)) for i, t in enumerate(unique)]

@@ -225,7 +225,7 @@ def test_bad_statements(text, message):
     [
         ("🎨🖌️✨", [], "other"),  # nothing to read, and nothing made up
         ("Ｗａｔｅｒｃｏｌｏｒ 水彩 paint　please", ["watercolor", "水彩", "paint"], "mixed"),  # full-width folded
-        ("tab\there and\x07 bell", ["tab", "here", "bell"], "en"),  # the bell character dropped
+        ("tab\there and\x07 bell", ["tab", "bell"], "en"),  # the bell character dropped ("here" is a stopword)
     ],
 )
 def test_odd_but_valid_statements_parse(text, topics, language):

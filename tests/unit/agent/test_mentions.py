@@ -1,0 +1,95 @@
+"""The lexical reading of what people say they did (mentions) and where (context), and the topic stop list."""
+
+import pytest
+
+from scenebridge.agent.lexical import lexical_parse
+from scenebridge.agent.mentions import read_mentions
+
+pytestmark = pytest.mark.unit
+
+SCENES = ["art", "office", "thrill", "comedy"]
+
+
+def _read(text: str) -> list[tuple[str, str, str | None]]:
+    mentions, _ = read_mentions(text, SCENES)
+    return [(m.text, m.action, m.context) for m in mentions]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I loved Alien and The Terminator; tonight I want something scary but not too gory",
+         [("Alien", "liked", None), ("The Terminator", "liked", None)]),
+        ("I bought watercolor paints and a sketchbook on my PC",
+         [("watercolor paints", "bought", "PC"), ("sketchbook", "bought", "PC")]),
+        ("我在电脑上买了水彩颜料", [("水彩颜料", "bought", "PC")]),
+        ("I've seen Heat", [("Heat", "watched", None)]),
+        ("I hated Titanic", [("Titanic", "disliked", None)]),
+        ("I finished the Python for Data Science course on my tablet",
+         [("Python for Data Science course", "studied", "tablet")]),
+        ("I shared photos of museums in Glasgow on WeChat", [("museums in Glasgow", "visited", "WeChat")]),
+        ("After buying a lot of green tea on my tablet, I want to browse art supplies on my laptop.",
+         [("green tea", "bought", "tablet")]),
+        ("最近买了很多素描铅笔，现在想买点厨房用具", [("素描铅笔", "bought", None)]),
+        ("买过速写本和马克笔，有没有好的铸铁锅推荐", [("速写本", "bought", None), ("马克笔", "bought", None)]),
+        ("我看过异形和终结者，今晚想看点恐怖的", [("异形", "watched", None), ("终结者", "watched", None)]),
+        ("我很喜欢《异形》", [("异形", "liked", None)]),
+        ("我讨厌泰坦尼克号", [("泰坦尼克号", "disliked", None)]),
+        ("我在微信上分享了格拉斯哥博物馆的照片", [("格拉斯哥博物馆", "visited", "WeChat")]),
+        ("I used to buy pens on my PC", [("pens", "bought", "PC")]),
+        ("I bought a planner and now need pens", [("planner", "bought", None)]),
+    ],
+)  # fmt: skip
+def test_mentions_en_zh(text, expected):
+    assert _read(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Looking for fountain pens for the office, nothing too expensive, under $40.",  # a wish, not a deed
+        "Need snacks for a long drive, no peanuts please.",
+        "I want to buy watercolor paints",  # "buy" after "want" is what they want now
+        "现在想买点厨房用具",
+        "I've seen all of those. Something newer, and no sequels",  # a pronoun names no item
+        "I love baking sourdough. Recommend kitchen tools",  # present "love" counts only for a title-like object
+    ],
+)
+def test_no_mentions_in_wishes_or_pronouns(text):
+    assert _read(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "now"),
+    [
+        ("I bought pens on my PC; now on my phone I'd like office supplies", "PC", "phone"),
+        ("I shared photos on WeChat, now on Weibo I want more travel ideas", "WeChat", "Weibo"),
+        ("from WeChat to Weibo: recommend posts", "WeChat", "Weibo"),
+        ("PC -> phone, gel pens please", "PC", "phone"),
+        ("我在电脑上买了水彩颜料和画笔，现在用手机想看看办公用品", "PC", "phone"),
+        ("我在微信上分享了照片，现在在微博上想看看大阪的景点", "WeChat", "Weibo"),
+        ("I've seen Heat", None, None),
+        ("I bought pens on my laptop", "laptop", None),
+    ],
+)
+def test_context_before_and_now(text, before, now):
+    _, context = read_mentions(text, SCENES)
+    assert (context.before, context.now) == (before, now)
+
+
+def test_a_scene_named_in_the_clause_is_the_mentions_scene():
+    mentions, _ = read_mentions("I bought drawing pencils in the art shop; now I want office supplies", SCENES)
+    assert [(m.text, m.scene) for m in mentions] == [("drawing pencils", "art")]
+
+
+def test_lexical_parse_fills_mentions_and_context():
+    s = lexical_parse("I bought watercolor paints on my PC; now on my phone I'd like office supplies", SCENES)
+    assert [(m.text, m.action) for m in s.mentioned] == [("watercolor paints", "bought")]
+    assert (s.context.before, s.context.now) == ("PC", "phone")
+
+
+def test_topics_drop_stopwords_and_did_verbs():
+    s = lexical_parse("I shared photos at three museums in Glasgow; what should I see next in Osaka, I am there now")
+    assert [t.name for t in s.topics] == ["museums", "glasgow", "osaka"]
+    s = lexical_parse("I loved Alien and The Terminator; tonight I want something scary")
+    assert [t.name for t in s.topics] == ["alien", "terminator", "scary"]
