@@ -1,4 +1,5 @@
-"""Benchmark commands: ``bench store``, ``bench parse``, ``bench contention``, ``bench rerank`` and ``bench turn``."""
+"""Benchmark commands: ``bench store``, ``bench parse``, ``bench contention``, ``bench rerank``, ``bench turn`` and
+``bench conversation``."""
 
 from __future__ import annotations
 
@@ -214,7 +215,7 @@ def bench_turn_cmd(
 
     from rich.table import Table
 
-    from scenebridge.bench.turn import STAGE_COLUMNS, bench_turn, load_histories
+    from scenebridge.bench.turn import STAGE_COLUMNS, bench_turn, load_user_histories
     from scenebridge.build import build_reranker, build_store
 
     if not labels.is_file():
@@ -227,7 +228,7 @@ def bench_turn_cmd(
     item_store = build_store(settings=cfg.store)
     model = build_reranker(folders=cfg.agent.reranker)
     wanted = [s.strip() for s in scenes.split(",")] if scenes else None
-    histories = load_histories(history, item_store.scenes) if history else None
+    histories = load_user_histories(history, item_store.scenes) if history else None
     console = make_console()
     results = bench_turn(item_store, labels, llm or ["none"], reranker=model, explain=explain, scenes=wanted,
                          repeat=repeat, log=lambda m: console.print(m, highlight=False), k=k, limit=limit,
@@ -241,6 +242,120 @@ def bench_turn_cmd(
         table.add_row(r.backend, *cells, f"{r.scene_accuracy:.0%}", str(r.exclusion_leaks),
                       f"{r.rejected}/{r.llm_explanations}" if r.llm_explanations else "-")  # fmt: skip
     console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("conversation")
+def bench_conversation_cmd(
+    data: Annotated[Path, typer.Argument(help="The dataset the store was indexed from (canonical folder).")],
+    source: Annotated[str, typer.Option(help="The scene people speak of.")],
+    target: Annotated[str, typer.Option(help="The scene they want items in.")],
+    store: StoreOpt = None,
+    url: UrlOpt = None,
+    embedder: EmbedderOpt = None,
+    reranker: RerankerOpt = None,
+    llm: Annotated[str, typer.Option("--llm", help="The parsing backend; none = lexical.")] = "none",
+    people: Annotated[int, typer.Option(help="Simulated people.", min=1)] = 300,
+    turns: Annotated[int, typer.Option(help="Turns per conversation at most.", min=1, max=10)] = 5,
+    lang: Annotated[str, typer.Option(help="en, zh or mixed (every second person speaks Chinese).")] = "mixed",
+    seed: Annotated[int, typer.Option(help="Which people, their targets and their wording.")] = 0,
+    users: Annotated[str, typer.Option(help="test (reported numbers) or valid (choosing settings).")] = "test",
+    k: Annotated[int, typer.Option("-k", help="Items per answer; a hit is the target in them.", min=1, max=MAX_K)] = 10,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the numbers and conversations here.")] = None,
+) -> None:
+    """Conversation benchmark: simulated people critique toward a hidden item; hit rate by turn vs baselines."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from scenebridge.bench.conversation import bench_conversation
+    from scenebridge.build import build_recommender, build_reranker, build_store
+    from scenebridge.data.format import load_dataset
+    from scenebridge.rerank.evaluate import FusionMethod
+
+    cfg = settings_from(store, url, embedder, reranker, llm=llm, explain="template", k=k)
+    item_store = build_store(settings=cfg.store)
+    ds = load_dataset(data)
+    rec = build_recommender(settings=cfg, store=item_store, reranker=build_reranker(folders=cfg.agent.reranker),
+                            profiles=None, sessions=None, mirror=True)  # fmt: skip
+    console = make_console()
+    res = bench_conversation(ds, rec, source, target, backend=llm, people=people, turns=turns, lang=lang, seed=seed,
+                             users=users, k=k, references=[FusionMethod(p, "statement") for p in cfg.agent.reranker],
+                             log=lambda m: console.print(m, highlight=False))  # fmt: skip
+    table = Table(title=f"{res.source} -> {res.target}, {res.people} {res.users} people ({res.n_en} en, "
+                  f"{res.n_zh} zh), {llm}: hit = the target in the top {res.k}")  # fmt: skip
+    for col in ("", *(f"turn {t}" for t in range(1, res.turns + 1)), "mean turns to hit"):
+        table.add_column(col, justify="left" if not col else "right")
+    mean = (f"{v:.2f}" if v is not None else "-" for v in (res.mean_turns_to_hit, res.replay_mean_turns_to_hit))
+    table.add_row("conversation", *(f"{h:.1%}" for h in res.hit_by_turn), next(mean))
+    table.add_row("stateless replay", *(f"{h:.1%}" for h in res.replay_hit_by_turn), next(mean))
+    table.add_row("popularity", *(f"{res.popularity_hit:.1%}" for _ in res.hit_by_turn), "-")
+    console.print(table)
+    ratio = f"{res.ratio:.2f}x" if res.ratio is not None else "-"
+    precision = f"{res.link_precision:.1%} of {res.linked}" if res.link_precision is not None else "- (nothing linked)"
+    ref = f"{res.reference} {res.reference_ndcg:.4f}" if res.reference_ndcg is not None else "no reference"
+    console.print(f"within {res.turns} turns: {ratio} the stateless replay; link precision {precision}; mentions "
+                  f"linked {res.mention_recall:.1%}", highlight=False)  # fmt: skip
+    console.print(f"first-turn NDCG@10 {res.first_turn_ndcg:.4f} vs {ref} vs popularity {res.popularity_ndcg:.4f} "
+                  f"(same users); first-turn scene right {res.first_turn_scene_accuracy:.1%}; scene told "
+                  f"{res.scene_told} times; turn p50 {res.turn_ms_p50:.0f} ms, p95 {res.turn_ms_p95:.0f} ms; "
+                  f"{res.wall_s:.0f} s", highlight=False)  # fmt: skip
+    for note in res.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(dataclasses.asdict(res), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@app.command("dialogues")
+def bench_dialogues_cmd(
+    store: Annotated[
+        list[Path],
+        typer.Option("--store", help="Item store folder(s); each conversation runs on the first with its scenes."),
+    ],
+    llm: Annotated[
+        list[str] | None, typer.Option("--llm", help="Backend(s) to compare; 'none' = lexical (repeatable).")
+    ] = None,
+    labels: Annotated[Path, typer.Option(help="Labelled conversations (YAML).")] = Path("benchmarks/dialogues.yaml"),
+    reranker: RerankerOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Write the numbers (and the wrong fields) as JSON here.")] = None,
+) -> None:
+    """Dialogue-state benchmark: the state after each turn of labelled EN/ZH conversations, per field, per backend."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from scenebridge.agent.turn import Recommender
+    from scenebridge.bench.dialogues import FIELDS, bench_dialogues, load_dialogues
+    from scenebridge.build import build_llm, build_recommender, build_reranker
+    from scenebridge.llm.protocol import LLM
+    from scenebridge.settings import LLMSettings, Settings
+
+    dialogues = load_dialogues(labels)
+    models: dict[str, LLM | None] = {}
+
+    def make(backend: str, path: Path) -> Recommender:
+        if backend not in models:
+            models[backend] = build_llm(settings=LLMSettings(spec=backend))
+        cfg = Settings.load(store={"path": path})
+        rerank = build_reranker(folders=[Path(r) for r in reranker or []])
+        return build_recommender(settings=cfg, llm=models[backend], reranker=rerank, profiles=None, sessions=None,
+                                 mirror=True)  # fmt: skip
+
+    console = make_console()
+    results = bench_dialogues(dialogues, llm or ["none"], store, make, log=lambda m: console.print(m, highlight=False))
+    table = Table(title=f"dialogue state accuracy per turn ({labels})")
+    for col in ("backend", "conversations", "turns", "state", *FIELDS, "by language", "p50 s"):
+        table.add_column(col, justify="left" if col in ("backend", "by language") else "right")
+    for r in results:
+        table.add_row(r.backend, str(r.conversations), str(r.turns), f"{r.state_accuracy:.1%}",
+                      *(f"{r.fields[f]:.1%}" if f in r.fields else "-" for f in FIELDS),
+                      ", ".join(f"{k} {v:.0%}" for k, v in r.by_lang.items()), f"{r.p50_s:.2f}")  # fmt: skip
+    make_console(160).print(table)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,314 @@
+"""Conversation benchmark: simulated people from a dataset talk to the recommender through its public API.
+
+Each person is one valid or test user of the cold-start split with their visible source-scene history and one
+hidden target-scene item (:mod:`scenebridge.bench.person`). They open with a statement about 2-4 of their source
+items and the target scene, with no user id, then critique each answer toward the target for up to ``turns`` turns,
+stopping at the first answer whose top ``k`` holds it. Reported: hit rate by turn, mean turns to hit, link precision
+(linked items that are the person's own source items or near-duplicates of them), the same messages replayed
+statelessly (each a fresh session) and the target scene's most popular items as baselines, and the first turn's
+NDCG@10 against all the user's hidden target items beside a reference method (the ``fusion-statement`` row of
+``evaluate``) on the same users.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from scenebridge.bench.person import Catalogue, Person
+from scenebridge.data.preprocess import normalize_text
+from scenebridge.data.split import CrossSceneSplit, cold_start_split
+from scenebridge.data.visible import Context
+from scenebridge.errors import UsageError
+
+if TYPE_CHECKING:
+    from scenebridge.agent.turn import Recommender, TurnResult
+    from scenebridge.data.format import Dataset
+
+__all__ = ["NEAR_DUPLICATE", "ConversationBench", "Reference", "bench_conversation", "ndcg_at"]
+
+NEAR_DUPLICATE = 0.6  # title-token Jaccard at which a linked item counts as the same product as one the person owns
+LANGUAGES = ("en", "zh", "mixed")
+
+
+class Reference(Protocol):
+    """A method of the evaluation harness (``fit`` on the visible data, ``score`` every target item per user)."""
+
+    name: str
+
+    def fit(self, ctx: Context) -> None: ...
+
+    def score(self, users: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass
+class ConversationBench:
+    """The figures of one run (rates are shares of the people; turns count from 1)."""
+
+    backend: str
+    source: str
+    target: str
+    users: str
+    people: int
+    n_en: int
+    n_zh: int
+    turns: int
+    k: int
+    hit_by_turn: list[float]
+    replay_hit_by_turn: list[float]
+    popularity_hit: float
+    mean_turns_to_hit: float | None
+    replay_mean_turns_to_hit: float | None
+    ratio: float | None
+    linked: int
+    linked_own: int
+    link_precision: float | None
+    mention_recall: float
+    first_turn_ndcg: float
+    reference: str | None
+    reference_ndcg: float | None
+    popularity_ndcg: float
+    first_turn_scene_accuracy: float
+    scene_told: int
+    replay_first_differs: int
+    turn_ms_p50: float
+    turn_ms_p95: float
+    wall_s: float
+    notes: list[str] = field(default_factory=list)
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
+    """NDCG@k with binary gains, as ``evaluate`` computes it (bench may not import eval, so it is restated here)."""
+    dcg = sum(1.0 / np.log2(r + 2) for r, i in enumerate(ranked[:k]) if i in relevant)
+    ideal = sum(1.0 / np.log2(r + 2) for r in range(min(len(relevant), k)))
+    return float(dcg / ideal) if ideal else 0.0
+
+
+def bench_conversation(
+    ds: Dataset,
+    rec: Recommender,
+    source: str,
+    target: str,
+    *,
+    backend: str = "none",
+    people: int = 300,
+    turns: int = 5,
+    lang: str = "mixed",
+    seed: int = 0,
+    users: str = "test",
+    k: int = 10,
+    references: Sequence[Reference] = (),
+    log: Callable[[str], None] = lambda m: None,
+) -> ConversationBench:
+    """Runs the simulated conversations, their stateless replay and the baselines.
+
+    Args:
+        ds: the dataset the store was indexed from.
+        rec: the recommender under test (used only through ``turn``).
+        source: the scene whose history people speak of.
+        target: the scene they want items in.
+        backend: the LLM spec, for the report.
+        people: how many people (at most the eligible users of the split).
+        turns: turns per conversation at most.
+        lang: ``en``, ``zh`` or ``mixed`` (every second person speaks Chinese).
+        seed: the people, their targets and their wording.
+        users: ``test`` (reported numbers) or ``valid`` (for choosing settings).
+        k: the answer size and the hit depth.
+        references: methods to score the first turn's NDCG against; the first one that fits S -> T is used.
+        log: progress lines.
+
+    Raises:
+        UsageError: for a bad language, user split, turn count or people count, or a split with too few users.
+    """
+    _check(lang, users, turns, people)
+    start = time.perf_counter()
+    split = cold_start_split(ds, source, target, seed=0)
+    truth = split.test_truth if users == "test" else split.valid_truth
+    pool = split.test_users if users == "test" else split.valid_users
+    catalogue = Catalogue(ds.items)
+    eligible = [u for u in pool if len({catalogue.words(i).phrase for i in split.history(u) if i in catalogue}) >= 2]
+    if not eligible:
+        msg = f"no {users} user has two or more visible {source!r} items to speak of"
+        raise UsageError(msg)
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(eligible, min(people, len(eligible))))
+    popular = _popular(split, k)
+    convs: list[dict[str, Any]] = []
+    for n, user in enumerate(chosen):
+        prng = random.Random(f"{seed}:{user}")
+        language = lang if lang != "mixed" else ("en", "zh")[n % 2]
+        person = Person(user, split.history(user), prng.choice(sorted(truth[user])), source, target, language,
+                        catalogue, prng)  # fmt: skip
+        conv = _converse(rec, person, turns, k, truth[user], catalogue)
+        conv["popularity_hit"] = person.target in popular
+        convs.append(conv)
+        log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, "
+            f"replay {conv['replay_hit_turn']}")  # fmt: skip
+    return _summarise(convs, split, chosen, truth, popular, references, backend, users, turns, k, start)
+
+
+def _check(lang: str, users: str, turns: int, people: int) -> None:
+    if lang not in LANGUAGES:
+        msg = f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}"
+        raise UsageError(msg)
+    if users not in ("test", "valid"):
+        msg = f"--users must be test or valid, not {users!r}"
+        raise UsageError(msg)
+    if not 1 <= turns <= 10:
+        msg = f"--turns must be between 1 and 10, got {turns}"
+        raise UsageError(msg)
+    if people < 1:
+        msg = f"--people must be at least 1, got {people}"
+        raise UsageError(msg)
+
+
+def _ask(rec: Recommender, text: str, session_id: str | None, scene: str, k: int) -> tuple[TurnResult, bool]:
+    """One turn; when the agent cannot tell the scene, the person says it (as a chat client's scene picker would)."""
+    try:
+        return rec.turn(text, session_id=session_id, k=k), False
+    except UsageError as exc:
+        if "which scene" not in str(exc):
+            raise
+        return rec.turn(text, scene=scene, session_id=session_id, k=k), True
+
+
+def _converse(
+    rec: Recommender, person: Person, turns: int, k: int, truth: set[str], catalogue: Catalogue
+) -> dict[str, Any]:
+    """One conversation in one session, then its messages replayed one fresh session each."""
+    messages = [person.opening()]
+    shown: list[list[str]] = []
+    linked: dict[str, dict[str, Any]] = {}
+    told, times, hit_turn, session = 0, [], None, None
+    for turn in range(1, turns + 1):
+        if turn > 1:
+            messages.append(person.critique(turn, shown[-1]))
+        res, said = _ask(rec, messages[-1], session, person.scene, k)
+        session, told = res.session_id, told + said
+        times.append(res.timings_ms.get("total", 0.0))
+        shown.append([i.item_id for i in res.items])
+        if turn == 1:
+            first = res
+        for link in res.linked:
+            linked.setdefault(link.item_id, {**link.model_dump(mode="json"), "turn": turn})
+        if person.target in shown[-1][:k]:
+            hit_turn = turn
+            break
+    replay: list[list[str]] = []
+    for text in messages:
+        again, said = _ask(rec, text, None, person.scene, k)
+        told += said
+        replay.append([i.item_id for i in again.items])
+    replay_hit = next((t for t, items in enumerate(replay, 1) if person.target in items[:k]), None)
+    own = _OwnItems(person.history, catalogue)
+    for item in linked.values():
+        item["own"] = own.holds(item["item_id"])
+    found = {m for m in person.mentioned if any(own.same(m, i) for i in linked)}
+    return {"user_id": person.user_id, "target": person.target, "target_title": person.goal.title,
+            "language": person.language, "mentioned": person.mentioned, "messages": messages, "shown": shown,
+            "hit_turn": hit_turn, "replay": replay, "replay_hit_turn": replay_hit, "linked": list(linked.values()),
+            "mentions_linked": len(found), "scene_told": told, "first_scene": first.scene,
+            "truth": sorted(truth), "first_ndcg": ndcg_at(shown[0], truth, 10), "turn_ms": times,
+            "replay_first_differs": replay[0] != shown[0]}  # fmt: skip
+
+
+class _OwnItems:
+    """A person's visible source items, and whether a linked item is one of them or a near-duplicate of one."""
+
+    def __init__(self, history: Sequence[str], catalogue: Catalogue) -> None:
+        self._ids = set(history)
+        self._cat = catalogue
+        self._tokens = [self._of(i) for i in self._ids]
+
+    def _of(self, item: str) -> set[str]:
+        return set(normalize_text(self._cat.words(item).title)) if item in self._cat else set()
+
+    def holds(self, item: str) -> bool:
+        """The item is the person's own or a near-duplicate of one of theirs."""
+        if item in self._ids:
+            return True
+        tokens = self._of(item)
+        return any(_jaccard(tokens, own) >= NEAR_DUPLICATE for own in self._tokens)
+
+    def same(self, a: str, b: str) -> bool:
+        """Two items are the same product (one id, or near-duplicate titles)."""
+        return a == b or _jaccard(self._of(a), self._of(b)) >= NEAR_DUPLICATE
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _popular(split: CrossSceneSplit, k: int) -> list[str]:
+    """The target scene's ``k`` most popular items in the training interactions (ties by id)."""
+    rows = split.train[split.train["scene"] == split.target]
+    counts = rows.groupby("item_id")["user_id"].nunique()
+    return [str(i) for i, _ in sorted(counts.items(), key=lambda x: (-x[1], str(x[0])))[:k]]
+
+
+def _reference(
+    refs: Sequence[Reference], split: CrossSceneSplit, users: Sequence[str], truth: dict[str, set[str]], k: int,
+    notes: list[str],
+) -> tuple[str | None, float | None]:  # fmt: skip
+    """The first reference that fits this split, and its mean NDCG@10 over ``users``."""
+    if not refs:
+        return None, None
+    ctx = Context.build(split, seed=0)
+    for ref in refs:
+        try:
+            ref.fit(ctx)
+        except UsageError as exc:
+            notes.append(f"reference {ref.name} skipped: {exc}")
+            continue
+        scores = ref.score(users)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        ranked = [[split.target_items[j] for j in row] for row in top]
+        return ref.name, float(np.mean([ndcg_at(r, truth[u], k) for r, u in zip(ranked, users, strict=True)]))
+    return None, None
+
+
+def _summarise(
+    convs: list[dict[str, Any]], split: CrossSceneSplit, users: list[str], truth: dict[str, set[str]],
+    popular: list[str], refs: Sequence[Reference], backend: str, which: str, turns: int, k: int, start: float,
+) -> ConversationBench:  # fmt: skip
+    n = len(convs)
+    hits = [c["hit_turn"] for c in convs]
+    replay = [c["replay_hit_turn"] for c in convs]
+    by_turn = [sum(h is not None and h <= t for h in hits) / n for t in range(1, turns + 1)]
+    replay_by_turn = [sum(h is not None and h <= t for h in replay) / n for t in range(1, turns + 1)]
+    links = [item for c in convs for item in c["linked"]]
+    own = sum(item["own"] for item in links)
+    mentioned = sum(len(c["mentioned"]) for c in convs)
+    times = [ms for c in convs for ms in c["turn_ms"]]
+    notes: list[str] = []
+    name, ref_ndcg = _reference(refs, split, users, truth, k, notes)
+    if not links:
+        notes.append("no item was linked in any turn: link precision is undefined")
+    return ConversationBench(
+        backend=backend, source=split.source, target=split.target, users=which, people=n,
+        n_en=sum(c["language"] == "en" for c in convs), n_zh=sum(c["language"] == "zh" for c in convs),
+        turns=turns, k=k, hit_by_turn=by_turn, replay_hit_by_turn=replay_by_turn,
+        popularity_hit=sum(c["popularity_hit"] for c in convs) / n,
+        mean_turns_to_hit=_mean([h for h in hits if h is not None]),
+        replay_mean_turns_to_hit=_mean([h for h in replay if h is not None]),
+        ratio=by_turn[-1] / replay_by_turn[-1] if replay_by_turn[-1] else None,
+        linked=len(links), linked_own=own, link_precision=own / len(links) if links else None,
+        mention_recall=sum(c["mentions_linked"] for c in convs) / mentioned if mentioned else 0.0,
+        first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name, reference_ndcg=ref_ndcg,
+        popularity_ndcg=float(np.mean([ndcg_at(popular, truth[c["user_id"]], k) for c in convs])),
+        first_turn_scene_accuracy=sum(c["first_scene"] == split.target for c in convs) / n,
+        scene_told=sum(c["scene_told"] for c in convs),
+        replay_first_differs=sum(c["replay_first_differs"] for c in convs),
+        turn_ms_p50=round(float(np.percentile(times, 50)), 1), turn_ms_p95=round(float(np.percentile(times, 95)), 1),
+        wall_s=round(time.perf_counter() - start, 1), notes=notes, conversations=convs,
+    )  # fmt: skip
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
