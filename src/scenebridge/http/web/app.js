@@ -6,6 +6,7 @@
   const state = { strings: null, lang: "en", scenes: [], llm: "none", user: null, session: null, busy: false, turn: 0 };
   // Each event's server stamp, arrival and render times (wall-clock ms): read by the browser tests and the benchmark.
   const timings = (window.sbTimings = []);
+  const results = (window.sbResults = []); // each finished turn's result, as the API sent it
 
   function t(key, values) {
     const table = state.strings[state.lang] || state.strings.en;
@@ -73,6 +74,10 @@
   function chip(label, text, extra) {
     return el("li", { class: "chip" }, el("span", { class: "chip-label", text: label + ": " }), el("span", { text }), extra);
   }
+  function sourceName(source) {
+    const key = "source_" + source;
+    return state.strings.en[key] !== undefined ? t(key) : source;
+  }
   function renderChips(answer, data) {
     const s = data.summary;
     const list = el("ul", { class: "chips", role: "group", "aria-label": t("understood") });
@@ -93,13 +98,13 @@
     }
     const c = s.constraints || {};
     const wishes = [...(c.other || [])];
-    for (const [k, v] of Object.entries(c)) if (k !== "other" && v !== null && v !== undefined && !(Array.isArray(v) && !v.length)) wishes.push(k + " " + v);
+    for (const [k, v] of Object.entries(c)) if (k !== "other" && v !== null && v !== undefined && v !== false && !(Array.isArray(v) && !v.length)) wishes.push(v === true ? k : k + " " + v);
     if (wishes.length) list.append(chip(t("chip_constraints"), wishes.join(", ")));
     const mentions = (s.mentioned || []).map((m) => m.title || m.text || m.name).filter(Boolean);
     if (mentions.length) list.append(chip(t("chip_mentions"), mentions.join(", ")));
     answer.querySelector(".understood").replaceChildren(list);
     const meta = answer.querySelector(".meta");
-    meta.replaceChildren(el("span", { text: t("parse_source", { source: data.parse_source }) }));
+    meta.replaceChildren(el("span", { text: t("parse_source", { source: sourceName(data.parse_source) }) }));
     for (const r of data.refinements || []) meta.append(el("span", { text: t("changes", { text: r }) }));
     if (data.parse_source === "fallback" && state.llm !== "none") {
       answer.querySelector(".messages").append(el("p", { class: "warn", role: "status", text: t("fallback_note") }));
@@ -148,7 +153,9 @@
     $("log").append(el("li", { class: "user" }, el("span", { class: "sr-only", text: t("you") + ": " }), el("p", { text })));
   }
   function stamp(turn, event, data, arrived, rank) {
-    const row = { turn, event, rank, server_ms: data.server_ms, arrived_ms: arrived, rendered_ms: now(), timings_ms: data.timings_ms || null };
+    // cards: how many item cards this turn's answer showed when the event was rendered (0 for "parsed": chips first)
+    const cards = $("log").lastElementChild.querySelectorAll(".card").length;
+    const row = { turn, event, rank, cards, server_ms: data.server_ms, arrived_ms: arrived, rendered_ms: now(), timings_ms: data.timings_ms || null };
     timings.push(row);
     requestAnimationFrame(() => { row.painted_ms = now(); });
   }
@@ -178,6 +185,7 @@
         } else if (name === "done") {
           renderDone(answer, data);
           remember(data);
+          results.push(data);
         } else if (name === "error") failed = data.error;
         stamp(turn, name, data, arrived, data.rank);
       });
@@ -187,6 +195,7 @@
       if (p) p.remove();
       answer.querySelector(".messages").append(el("p", { class: "error", role: "alert", text: err.message }));
       showStatus(err.message);
+      if (!timings.some((e) => e.turn === turn && e.event === "error")) timings.push({ turn, event: "error", cards: 0, rendered_ms: now() });
     } finally {
       state.busy = false;
       $("send").disabled = false;
