@@ -17,7 +17,7 @@ from scenebridge.agent.turn import Recommender
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM
 from scenebridge.llm.redact import with_redaction
-from scenebridge.llm.registry import get_llm
+from scenebridge.llm.registry import get_llm, is_llama
 from scenebridge.rerank import load_reranker
 from scenebridge.rerank.api import Reranker
 from scenebridge.rerank.router import SceneRouter
@@ -57,6 +57,8 @@ def build_llm(*, settings: LLMSettings, privacy: PrivacySettings | None = None, 
         return None
     if "://" in settings.spec:
         options = {"model": settings.model, "api_key": settings.api_key, "timeout": settings.timeout, **options}
+    elif is_llama(settings.spec):
+        options = {"prefix_cache": settings.prefix_cache, **options}
     mode = (privacy or PrivacySettings()).redact
     return with_redaction(get_llm(settings.spec, **options), mode)
 

@@ -135,6 +135,9 @@ class LLMSettings(SettingsTable):
     model: str | None = Field(None, description="Model name to ask an OpenAI-compatible server for.")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server.")
     timeout: float = Field(60.0, gt=0, description="Seconds before a hosted LLM call is abandoned.")
+    prefix_cache: bool = Field(
+        True, description="Keep a local model's evaluated system prompt in the cache folder: a fresh process skips it."
+    )
 
 
 class AgentSettings(SettingsTable):

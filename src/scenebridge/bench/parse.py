@@ -16,6 +16,7 @@ from scenebridge.agent import parse_interests
 from scenebridge.agent.lexical import detect_language
 from scenebridge.agent.parse import SceneClassifier
 from scenebridge.build import build_llm
+from scenebridge.llm.registry import is_llama
 from scenebridge.progress import Progress, SilentProgress
 from scenebridge.settings import LLMSettings, table
 from scenebridge.store.embed import get_embedder
@@ -95,92 +96,122 @@ def _aggregate(sel: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def _lookup(n: int) -> dict[str, Any]:
+    return {"lookup": n} if n else {}
+
+
+def _llm_label(spec: str, lookup: int) -> str:
+    return f"{spec} lookup={lookup}" if lookup else spec
+
+
 def bench_parse(
     labels: Path,
     backends: Sequence[str],
     progress: Progress | None = None,
     embedder: str | None = "use-multilingual",
+    lookup: Sequence[int] = (0,),
+    scenes: Sequence[str] | None = None,
 ) -> list[ParseBenchResult]:
     """Parses every labelled statement with each backend (``none`` = the lexical parser alone).
 
     Latency is per statement after one warm-up parse (model load + system prompt); statements carry an optional
     ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well. LLM backends run with the embedding
     scene classifier (``embedder``, as the turn does); ``none`` is the lexical parser alone, with no model at all.
+
+    ``lookup``: for each local model, one variant per value (0 = plain decoding, N = prompt-lookup decoding with N
+    draft tokens). The variants of a model are loaded together and each statement is parsed by every variant in
+    turn, so that drift in the machine's load falls on all of them alike. ``scenes``: only the statements labelled
+    with these scenes (all when None).
     """
 
     progress = progress or SilentProgress()
-    scenes, rows = load_labels(labels)
+    all_scenes, rows = load_labels(labels)
+    if scenes:
+        rows = [r for r in rows if r.get("scene") in set(scenes)]
     classifier = None
     if embedder:
         classifier = SceneClassifier(get_embedder(embedder))
-    results = []
+    results: list[ParseBenchResult] = []
     for spec in backends:
         load_before = os.getloadavg()[0]
-        llm = build_llm(settings=table(LLMSettings, spec=spec))
-        clf = classifier if llm is not None else None
-        advance = progress.task(f"parse: {spec}", len(rows))
-        scores: list[dict[str, float]] = []
-        times: list[float] = []
-        cpu: list[float] = []
-        sources: Counter[str] = Counter()
-        scene_from: Counter[str] = Counter()
-        langs: list[str] = []
-        sets: list[str] = []
-        details: list[dict[str, Any]] = []
-        llm_hits: list[float] = []
-        version = 0
-        if llm is not None:
-            # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
-            parse_interests("warm-up", llm, scenes=scenes, classifier=clf)
+        values = list(dict.fromkeys(lookup)) if is_llama(spec) else [0]
+        variants = {
+            _llm_label(spec, n): build_llm(settings=table(LLMSettings, spec=spec), **_lookup(n)) for n in values
+        }
+        runs = {name: _Run() for name in variants}
+        for llm in variants.values():
+            if llm is not None:
+                # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
+                parse_interests("warm-up", llm, scenes=all_scenes, classifier=classifier)
+        advance = progress.task(f"parse: {', '.join(variants)}", len(rows) * len(variants))
         for row in rows:
-            t0, c0 = time.perf_counter(), time.process_time()
-            res = parse_interests(row["text"], llm, scenes=scenes, classifier=clf)
-            seconds = time.perf_counter() - t0
-            times.append(seconds)
-            cpu.append(time.process_time() - c0)
-            scores.append(score_summary(res.summary, row))
-            sources[res.source] += 1
-            scene_from[str(res.scene_from)] += 1
-            langs.append("zh" if detect_language(row["text"]) in ("zh", "mixed") else "en")
-            sets.append(str(row.get("set", "dev")))
-            if res.source != "fallback":
-                llm_hits.append(float(res.llm_scene == row["scene"]))
-            details.append({
-                "text": row["text"], "set": sets[-1], "scene": row["scene"], "got_scene": res.summary.scene,
-                "llm_scene": res.llm_scene, "scene_from": res.scene_from, "source": res.source,
-                "exclusions": row.get("exclusions") or [], "got_exclusions": res.summary.exclusions,
-                "intent": row["intent"], "got_intent": res.summary.intent,
-                "topics": [t.name for t in res.summary.topics], "seconds": round(seconds, 3),
-                "cpu_seconds": round(cpu[-1], 3),
-            })  # fmt: skip
-            version = res.prompt_version
-            advance(1)
-
-        overall = _aggregate(scores)
-
-        def split(keys: list[str], scores: list[dict[str, float]] = scores) -> dict[str, dict[str, float]]:
-            return {k: _aggregate([s for s, x in zip(scores, keys, strict=True) if x == k]) for k in sorted(set(keys))}
-
-        results.append(
-            ParseBenchResult(
-                backend=spec,
-                n=len(rows),
-                by_language=split(langs),
-                by_set=split(sets),
-                sources=dict(sources),
-                scene_from=dict(scene_from),
-                llm_scene=float(np.mean(llm_hits)) if llm_hits else None,
-                p50_s=float(np.percentile(times, 50)),
-                p95_s=float(np.percentile(times, 95)),
-                cpu_p50_s=float(np.percentile(cpu, 50)),
-                cpu_p95_s=float(np.percentile(cpu, 95)),
-                threads=os.environ.get("SCENEBRIDGE_LLAMA_THREADS", f"{os.cpu_count()} (default)"),
-                prompt_version=version,
-                load_avg=(load_before, os.getloadavg()[0]),
-                classifier=clf.embedder.model_id if clf is not None else None,
-                statements=details,
-                **overall,
-            )
-        )
-        del llm  # one model in memory at a time
+            for name, llm in variants.items():
+                runs[name].parse(row, llm, all_scenes, classifier if llm is not None else None)
+                advance(1)
+        for name, run in runs.items():
+            results.append(run.result(name, variants[name], classifier, load_before))
+        del variants  # one model in memory at a time
     return results
+
+
+@dataclass
+class _Run:
+    """One backend's parses and scores."""
+
+    scores: list[dict[str, float]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    sources: Counter[str] = field(default_factory=Counter)
+    scene_from: Counter[str] = field(default_factory=Counter)
+    langs: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
+    llm_hits: list[float] = field(default_factory=list)
+    version: int = 0
+
+    def parse(self, row: dict[str, Any], llm: Any, scenes: Sequence[str], clf: SceneClassifier | None) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = parse_interests(row["text"], llm, scenes=scenes, classifier=clf)
+        seconds = time.perf_counter() - t0
+        self.times.append(seconds)
+        self.cpu.append(time.process_time() - c0)
+        self.scores.append(score_summary(res.summary, row))
+        self.sources[res.source] += 1
+        self.scene_from[str(res.scene_from)] += 1
+        self.langs.append("zh" if detect_language(row["text"]) in ("zh", "mixed") else "en")
+        self.sets.append(str(row.get("set", "dev")))
+        if res.source != "fallback":
+            self.llm_hits.append(float(res.llm_scene == row["scene"]))
+        self.details.append({
+            "text": row["text"], "set": self.sets[-1], "scene": row["scene"], "got_scene": res.summary.scene,
+            "llm_scene": res.llm_scene, "scene_from": res.scene_from, "source": res.source,
+            "exclusions": row.get("exclusions") or [], "got_exclusions": res.summary.exclusions,
+            "intent": row["intent"], "got_intent": res.summary.intent,
+            "topics": [t.name for t in res.summary.topics], "seconds": round(seconds, 3),
+            "cpu_seconds": round(self.cpu[-1], 3),
+        })  # fmt: skip
+        self.version = res.prompt_version
+
+    def split(self, keys: list[str]) -> dict[str, dict[str, float]]:
+        return {k: _aggregate([s for s, x in zip(self.scores, keys, strict=True) if x == k]) for k in sorted(set(keys))}
+
+    def result(self, name: str, llm: Any, clf: SceneClassifier | None, load_before: float) -> ParseBenchResult:
+        return ParseBenchResult(
+            backend=name,
+            n=len(self.times),
+            by_language=self.split(self.langs),
+            by_set=self.split(self.sets),
+            sources=dict(self.sources),
+            scene_from=dict(self.scene_from),
+            llm_scene=float(np.mean(self.llm_hits)) if self.llm_hits else None,
+            p50_s=float(np.percentile(self.times, 50)),
+            p95_s=float(np.percentile(self.times, 95)),
+            cpu_p50_s=float(np.percentile(self.cpu, 50)),
+            cpu_p95_s=float(np.percentile(self.cpu, 95)),
+            threads=os.environ.get("SCENEBRIDGE_LLAMA_THREADS", "auto"),
+            prompt_version=self.version,
+            load_avg=(load_before, os.getloadavg()[0]),
+            classifier=clf.embedder.model_id if clf is not None and llm is not None else None,
+            statements=self.details,
+            **_aggregate(self.scores),
+        )

@@ -17,7 +17,7 @@ from scenebridge.llm.openai_compat import OpenAICompatLLM
 from scenebridge.llm.protocol import LLM
 from scenebridge.plugins import Entry, Register, Registry, hookimpl
 
-__all__ = ["LLMS", "get_llm", "register_llms"]
+__all__ = ["LLMS", "get_llm", "is_llama", "register_llms"]
 
 
 def _unknown(spec: str, entries: Sequence[Entry[Any]]) -> str:
@@ -50,6 +50,16 @@ def get_llm(spec: str, **options: Any) -> LLM:
     if spec.endswith(".gguf") or Path(spec).is_file():
         return _llama(Path(spec), **options)
     raise LLMS.unknown(spec)
+
+
+def is_llama(spec: str) -> bool:
+    """Whether ``spec`` builds the in-process llama.cpp backend (an installable model's name or a GGUF path), which
+    takes the llama.cpp options (``prefix_cache``, ``lookup``) that other backends do not."""
+    if spec.startswith(("http://", "https://")):
+        return False
+    if spec.partition(":")[0] in LLMS:
+        return spec in MODELS
+    return spec.endswith(".gguf") or Path(spec).is_file()
 
 
 def _llama(path: Path, **options: Any) -> LLM:
