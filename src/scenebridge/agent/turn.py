@@ -28,7 +28,7 @@ from scenebridge.rerank.content import ContentReranker
 from scenebridge.rerank.router import SceneRouter
 from scenebridge.settings import MAX_K
 from scenebridge.store.chroma import Hit, ItemStore
-from scenebridge.store.profiles import ProfileStore
+from scenebridge.store.profiles import FEEDBACK_KINDS, ProfileStore
 
 __all__ = ["STAGES", "OnEvent", "RecommendedItem", "Recommender", "TurnResult", "render_reply"]
 
@@ -203,7 +203,8 @@ class Recommender:
         reranker = rerank.route(self._router, target, trace)
         with trace.stage("retrieve"):
             found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
-                                      self._behaviour_k, trace)  # fmt: skip
+                                      self._behaviour_k, trace,
+                                      retrieve.constraint_filter(summary, self._store, sess, target))  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):
@@ -318,20 +319,39 @@ class Recommender:
 
     # -- feedback ------------------------------------------------------------------------------------------------
 
-    def feedback(self, user_id: str, item_id: str, kind: str = "like") -> str:
-        """Records a user's feedback on a catalogue item in their cross-scene profile; returns the item's scene.
+    def feedback(self, user_id: str | None, item_id: str, kind: str = "like", session_id: str | None = None) -> str:
+        """Records feedback on a catalogue item: in the user's cross-scene profile, and with ``session_id`` in that
+        conversation's state too (a disliked item never comes back in it); returns the item's scene.
 
         Raises:
-            UsageError: when there is no profile store or the item is not in the catalogue.
+            UsageError: when the item is not in the catalogue, when there is neither a profile store (or no user)
+                nor a session to keep it in, or for a session of another user.
         """
-        if self._profiles is None:
-            msg = "no profile store is configured; feedback cannot be kept"
+        if kind not in FEEDBACK_KINDS:
+            msg = f"unknown feedback kind {kind!r}; use one of: {', '.join(FEEDBACK_KINDS)}"
+            raise UsageError(msg)
+        profiles = self._profiles if user_id is not None else None
+        if profiles is None and session_id is None:
+            msg = ("no profile store is configured; give a session id to keep the feedback in the conversation"
+                   if self._profiles is None else "feedback needs a user id or a session id")  # fmt: skip
             raise UsageError(msg)
         hits, _ = self._store.get_items([item_id])
         if not hits:
             msg = f"item {item_id!r} is not in the catalogue"
             raise UsageError(msg)
-        self._profiles.record(user_id, item_id, hits[0].scene, kind)
+        if session_id is not None:
+            sess = self._sessions.find(session_id, user_id)
+            if sess is None:
+                msg = f"no session {session_id!r} for this user; start one first"
+                raise UsageError(msg)
+            with sess.lock:
+                if kind in ("like", "purchase", "view"):
+                    sess.liked = list(dict.fromkeys([*sess.liked, item_id]))
+                if kind == "dislike":
+                    sess.disliked = list(dict.fromkeys([*sess.disliked, item_id]))
+                self._sessions.save(sess)
+        if profiles is not None and user_id is not None:
+            profiles.record(user_id, item_id, hits[0].scene, kind)
         return hits[0].scene
 
     def forget(self, user_id: str) -> int:

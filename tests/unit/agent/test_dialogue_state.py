@@ -11,6 +11,7 @@ from scenebridge.agent.followup import read_refinement
 from scenebridge.agent.session import SessionStore
 from scenebridge.agent.summary import InterestSummary, Topic
 from scenebridge.agent.turn import Recommender
+from scenebridge.errors import UsageError
 from scenebridge.llm.fake import ScriptedLLM
 from tests.unit.turn_fixtures import build_store, summary_json
 
@@ -134,3 +135,19 @@ def test_the_state_survives_a_restart(tmp_path, store):
     sess = again.sessions.find(one.session_id, None)
     assert sess is not None
     assert set(sess.seen) == {i.item_id for i in one.items}
+
+
+def test_feedback_in_a_session_is_part_of_its_state(store):
+    rec = Recommender(store)
+    one = rec.turn("pens and ink for the office", k=3)
+    first = one.items[0].item_id
+    assert rec.feedback(None, first, "dislike", session_id=one.session_id) == "office"
+    rec.feedback(None, one.items[1].item_id, "like", session_id=one.session_id)
+    two = rec.turn("more pens", session_id=one.session_id, k=10)
+    assert first not in {i.item_id for i in two.items}
+    assert two.state.disliked == [first]
+    assert two.state.liked == [one.items[1].item_id]
+    with pytest.raises(UsageError, match="unknown feedback kind"):
+        rec.feedback(None, first, "love", session_id=one.session_id)
+    with pytest.raises(UsageError, match="no profile store"):
+        Recommender(store, profiles=None).feedback(None, first, "like")
