@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from scenebridge.rerank.api import Reranker
     from scenebridge.store.chroma import ItemStore
 
-__all__ = ["STAGE_COLUMNS", "TurnBench", "bench_turn", "load_histories", "load_statements"]
+__all__ = [
+    "STAGE_COLUMNS",
+    "TurnBench",
+    "UserHistory",
+    "bench_turn",
+    "load_histories",
+    "load_statements",
+    "load_user_histories",
+]
 
 STAGE_COLUMNS = ("parse", "embed", "retrieve", "rerank", "explain", "non_llm", "total")
 
@@ -85,7 +93,7 @@ def bench_turn(
     log: Callable[[str], None] = lambda m: None,
     k: int = 10,
     limit: int | None = None,
-    histories: Mapping[str, Sequence[Sequence[str]]] | None = None,
+    histories: Mapping[str, Sequence[Sequence[str] | UserHistory]] | None = None,
 ) -> list[TurnBench]:
     """Runs every labelled statement through a full turn with each backend.
 
@@ -100,8 +108,11 @@ def bench_turn(
         log: progress lines.
         k: items per turn.
         limit: use only the first ``limit`` statements.
-        histories: per target scene, users' item histories in other scenes; statement ``n`` is then said by a user
-            with the ``n``-th history (round robin), so the reranker's behaviour candidates and features take part.
+        histories: per target scene, users' item histories in other scenes (item lists, or
+            :class:`UserHistory` with the dataset's user id, see :func:`load_user_histories`); the ``n``-th turn is
+            then said by the user with the ``n``-th history (round robin over every pass, so a repeated statement
+            is said by another user), so the reranker's behaviour candidates and features take part. The
+            reranker's per-user pass is forgotten before each turn: every turn pays it, as a first turn does.
     """
 
     rows = load_statements(labels, scenes or store.scenes)[:limit]
@@ -117,11 +128,15 @@ def bench_turn(
         scene_ok = leaks = out_of_scene = n_items = offered = rejected = filtered = 0
         sources: dict[str, int] = {}
         start = time.perf_counter()
-        for _ in range(repeat):
+        for rep in range(repeat):
             for n, row in enumerate(rows, start=1):
                 rec.query_embedder.clear()  # time the embedding of each text, not the memo
+                _forget(reranker)  # and the reranker's per-user pass, not what an earlier turn left
                 said = True
-                user = _bench_user(profiles, histories, row["scene"], n, store) if profiles and histories else None
+                turn_no = rep * len(rows) + n
+                user = (
+                    _bench_user(profiles, histories, row["scene"], turn_no, store) if profiles and histories else None
+                )
                 try:
                     res = rec.turn(row["text"], user_id=user)
                 except UsageError as exc:
@@ -170,39 +185,69 @@ def bench_turn(
     return results
 
 
+class UserHistory(NamedTuple):
+    """A dataset user's items in the other scenes, oldest first."""
+
+    user_id: str
+    items: list[str]
+
+
+def _forget(reranker: Reranker | None) -> None:
+    clear = getattr(reranker, "clear_cache", None)
+    if callable(clear):
+        clear()
+
+
 def _bench_user(
-    profiles: ProfileStore, histories: Mapping[str, Sequence[Sequence[str]]], scene: str, n: int, store: ItemStore
+    profiles: ProfileStore,
+    histories: Mapping[str, Sequence[Sequence[str] | UserHistory]],
+    scene: str,
+    n: int,
+    store: ItemStore,
 ) -> str | None:
-    """A user whose history (in other scenes) is the ``n``-th one given for ``scene``; None when there is none."""
+    """The user of the ``n``-th turn in ``scene`` (their history recorded in ``profiles`` on first use); None when
+    no history is given for the scene. A plain item list is said by ``bench-SCENE-N``."""
     pool = histories.get(scene) or []
     if not pool:
         return None
-    user = f"bench-{scene}-{n % len(pool)}"
+    entry = pool[n % len(pool)]
+    user, items = (
+        (entry.user_id, entry.items) if isinstance(entry, UserHistory) else (f"bench-{scene}-{n % len(pool)}", entry)
+    )
     if not profiles.history(user):
-        hits, _ = store.get_items(list(pool[n % len(pool)]))
+        hits, _ = store.get_items(list(items))
         for hit in hits:
             profiles.record(user, hit.item_id, hit.scene, "purchase")
     return user
 
 
-def load_histories(
-    data: Path, scenes: Sequence[str], users: int = 200, max_items: int = 50
-) -> dict[str, list[list[str]]]:
-    """Per scene, the histories in the other scenes of the dataset's first ``users`` users (by id) with at least
-    three items there (oldest first, at most ``max_items``) — cross-scene users for the turn benchmark."""
-
+def load_user_histories(
+    data: Path, scenes: Sequence[str], users: int = 200, max_items: int = 50, splits: Sequence[str] = ("valid", "test")
+) -> dict[str, list[UserHistory]]:
+    """Per scene, the histories in the other scenes of the dataset's ``splits`` users (every user when the dataset
+    has no users.csv), by user id, with at least three items there (oldest first, at most ``max_items``): the
+    cross-scene users of the turn benchmark — valid/test users by default, whose behaviour the reranker did not
+    train on."""
     ds = load_dataset(data)
     inter = ds.interactions
-    if "scene" not in inter.columns:
-        inter = inter.merge(ds.items[["item_id", "scene"]], on="item_id")
-    if "position" in inter.columns:
-        inter = inter.sort_values(["user_id", "position"], kind="stable")
-    out: dict[str, list[list[str]]] = {}
+    if ds.users is not None and "split" in ds.users.columns:
+        chosen = set(ds.users.loc[ds.users["split"].isin(list(splits)), "user_id"])
+        inter = inter[inter["user_id"].isin(chosen)]
+    inter = inter.sort_values(["user_id", "order"], kind="stable")
+    out: dict[str, list[UserHistory]] = {}
     for scene in scenes:
         other = inter[inter["scene"] != scene]
         groups = other.groupby("user_id", sort=True)["item_id"]
-        out[scene] = [list(g)[:max_items] for _, g in groups if len(g) >= 3][:users]
+        out[scene] = [UserHistory(str(u), list(g)[:max_items]) for u, g in groups if len(g) >= 3][:users]
     return out
+
+
+def load_histories(
+    data: Path, scenes: Sequence[str], users: int = 200, max_items: int = 50, splits: Sequence[str] = ("valid", "test")
+) -> dict[str, list[list[str]]]:
+    """The item lists of :func:`load_user_histories` (anonymous bench users)."""
+    got = load_user_histories(data, scenes, users, max_items, splits)
+    return {scene: [h.items for h in hists] for scene, hists in got.items()}
 
 
 def _zh(text: str) -> bool:

@@ -8,6 +8,8 @@ drove its score — structured data the explanation step may quote and nothing e
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -15,7 +17,17 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, Field
 
-__all__ = ["Candidate", "Evidence", "EvidenceKind", "RerankQuery", "Reranker", "Scored"]
+from scenebridge.errors import UsageError
+
+__all__ = [
+    "Candidate",
+    "Evidence",
+    "EvidenceKind",
+    "RerankQuery",
+    "Reranker",
+    "Scored",
+    "check_history_weights",
+]
 
 EvidenceKind = Literal["co-occurrence", "interest", "history-content", "popularity", "collaborative", "scene"]
 
@@ -89,6 +101,12 @@ class RerankQuery:
         interest_vectors: optional embeddings of ``interests``, one row each, so a reranker can name the interest
             nearest to each item without an embedder of its own.
         exclude: item ids that must not be returned (already seen, rejected in this session).
+        history_weights: how sure we are of each history item, 0..1, one per ``history`` entry (None: all 1.0) —
+            e.g. items a person said they bought, linked to the catalogue with a confidence. A reranker weighs each
+            history item's part in its signals by it; a weight of 0 is as if the item were not there.
+
+    Raises:
+        UsageError: when ``history_weights`` does not have one finite weight in 0..1 per history item.
     """
 
     scene: str
@@ -97,6 +115,23 @@ class RerankQuery:
     interests: list[str] = field(default_factory=list)
     exclude: set[str] = field(default_factory=set)
     interest_vectors: np.ndarray | None = None
+    history_weights: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        check_history_weights(self.history, self.history_weights)
+
+
+def check_history_weights(history: Sequence[str], weights: Sequence[float] | None) -> None:
+    """Raises :class:`UsageError` unless ``weights`` is None or one finite weight in 0..1 per history item."""
+    if weights is None:
+        return
+    if len(weights) != len(history):
+        msg = f"history_weights has {len(weights)} values for {len(history)} history items; give one per item"
+        raise UsageError(msg)
+    bad = [w for w in weights if not (isinstance(w, numbers.Real) and math.isfinite(w) and 0.0 <= w <= 1.0)]
+    if bad:
+        msg = f"history weights must be numbers from 0 to 1, got {bad[0]!r}"
+        raise UsageError(msg)
 
 
 @runtime_checkable

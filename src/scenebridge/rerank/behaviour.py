@@ -17,15 +17,30 @@ import scipy.sparse as sp
 __all__ = ["Behaviour", "history_matrix"]
 
 
-def history_matrix(histories: list[np.ndarray], n_items: int) -> sp.csr_matrix:
-    """Queries x catalogue binary matrix from lists of catalogue columns."""
+def history_matrix(
+    histories: list[np.ndarray], n_items: int, weights: list[np.ndarray | None] | None = None
+) -> sp.csr_matrix:
+    """Queries x catalogue matrix from lists of catalogue columns: 1 per history item, or its weight where
+    ``weights`` gives one (0..1) per column of a row (a column given twice adds up, to at most 1)."""
     indptr = np.zeros(len(histories) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(h) for h in histories])
     indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
-    data = np.ones(len(indices), dtype=np.float32)
+    weighted = weights is not None and any(w is not None for w in weights)
+    if weighted and weights is not None:
+        rows = [
+            np.ones(len(h), np.float32) if w is None else np.asarray(w, np.float32)
+            for h, w in zip(histories, weights, strict=True)
+        ]
+        data = np.concatenate(rows)
+    else:
+        data = np.ones(len(indices), dtype=np.float32)
     H = sp.csr_matrix((data, indices, indptr), shape=(len(histories), n_items))
     H.sum_duplicates()
-    H.data[:] = 1.0
+    if weighted:
+        np.minimum(H.data, 1.0, out=H.data)
+        H.eliminate_zeros()
+    else:
+        H.data[:] = 1.0
     return H
 
 
@@ -105,7 +120,8 @@ class Behaviour:
 
     def users(self, H: sp.csr_matrix) -> np.ndarray:
         """User-based scores: target items of the most similar users (cosine of histories), similarity-weighted."""
-        lens = np.sqrt(np.asarray(H.sum(axis=1)).ravel())
+        # The history's length as a vector (for 0/1 rows the square root of its count, as fitted).
+        lens = np.sqrt(np.asarray(H.multiply(H).sum(axis=1)).ravel())
         Hn = sp.diags(1.0 / np.maximum(lens, 1e-9)).astype(np.float32) @ H
         if getattr(self, "_neighbours_t", None) is None:
             self._neighbours_t = self.neighbours.T.tocsr()

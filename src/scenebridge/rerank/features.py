@@ -7,6 +7,7 @@ users, popularity, content — so the reranker is never limited by one weak retr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,10 +42,17 @@ _RANKED = ("knn", "users", "pop")
 
 @dataclass
 class UserQuery:
-    """One user as the reranker sees them: what they did elsewhere and/or what they said."""
+    """One user as the reranker sees them: what they did elsewhere and/or what they said.
+
+    Attributes:
+        history: catalogue columns, each once.
+        interest: the embedded statement, or None.
+        weights: one weight in (0, 1] per history column (None: all 1, the trained case).
+    """
 
     history: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     interest: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Batch:
         query: users x D user content vectors (history mean and interest, normalised).
         mask: users x C, True where a candidate is real.
         histories: each user's history columns (the id path's input).
+        history_weights: each user's history weights (None: all 1), aligned with ``histories``.
     """
 
     cands: np.ndarray
@@ -64,6 +73,7 @@ class Batch:
     query: np.ndarray
     mask: np.ndarray
     histories: list[np.ndarray] = field(default_factory=list)
+    history_weights: list[np.ndarray | None] | None = None
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -109,14 +119,19 @@ def user_signals(
     depth: int = 100,
     tgt_vecs: np.ndarray | None = None,
     content: bool = True,
+    content_top: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> Signals:
     """The per-user half of :func:`build_batch`: every signal over all target items and each one's top ``depth``.
 
     Args:
         content: also score every target item's content vector (needed only to choose candidates).
+        content_top: ``f(query, depth)``, the users x ``depth`` best target items by content for the users' query
+            vectors, when the caller has a faster way to find exactly them (see :mod:`scenebridge.rerank.topk`);
+            only ``tops["content"]`` is kept then, not the scores.
     """
     n_items = behaviour.n_items
-    H = history_matrix([q.history for q in queries], n_items)
+    weights = [q.weights for q in queries] if any(q.weights is not None for q in queries) else None
+    H = history_matrix([q.history for q in queries], n_items, weights)
     hist_len = np.asarray(H.sum(axis=1)).ravel()
     if H.nnz:
         knn, support, users = behaviour.knn(H), behaviour.support_count(H), behaviour.users(H)
@@ -134,10 +149,12 @@ def user_signals(
     has_interest = np.array([q.interest is not None for q in queries])
     query = _unit(mean_vec + interest)
     signals = {"knn": knn, "users": users, "pop": pop}
-    if content:
+    if content and content_top is None:
         targets = item_vecs[behaviour.tgt_cols] if tgt_vecs is None else tgt_vecs
         signals["content"] = np.ascontiguousarray(np.ascontiguousarray(targets) @ query.T).T
     tops = {name: _top(sig, depth) for name, sig in signals.items()}
+    if content and content_top is not None:
+        tops["content"] = content_top(query, depth)
     return Signals(signals, tops, support, hist_len, mean_vec, interest, has_interest, query)
 
 
@@ -199,7 +216,8 @@ def build_batch(
     content_max = np.zeros(cands.shape, dtype=np.float32)
     for i, q in enumerate(queries):
         if len(q.history):
-            content_max[i] = (item_vecs[q.history] @ cvec[i].T).max(axis=0)
+            sims = item_vecs[q.history] @ cvec[i].T
+            content_max[i] = (sims if q.weights is None else q.weights[:, None] * sims).max(axis=0)
     interest_cos = np.einsum("ud,ucd->uc", signals.interest, cvec)
     content_mean = np.einsum("ud,ucd->uc", signals.mean_vec, cvec)
 
@@ -227,4 +245,6 @@ def build_batch(
     feats = np.stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES], axis=-1)
     feats[~mask] = 0.0
     histories = [np.asarray(q.history, dtype=np.int64) for q in queries]
-    return Batch(cands=cands, feats=feats, query=signals.query.astype(np.float32), mask=mask, histories=histories)
+    hist_w = [q.weights for q in queries] if any(q.weights is not None for q in queries) else None
+    return Batch(cands=cands, feats=feats, query=signals.query.astype(np.float32), mask=mask, histories=histories,
+                 history_weights=hist_w)  # fmt: skip

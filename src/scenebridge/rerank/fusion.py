@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from scenebridge.errors import UsageError
-from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored
+from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored, check_history_weights
 from scenebridge.rerank.checkpoint import Checkpoint, load_checkpoint
 from scenebridge.rerank.features import FEATURES, Batch, Signals, UserQuery, build_batch, user_signals
+from scenebridge.rerank.topk import ContentTop
 
 __all__ = ["FusionReranker", "load_reranker"]
 
@@ -41,6 +42,7 @@ class FusionReranker:
         self._tpos = {ckpt.item_ids[c]: j for j, c in enumerate(ckpt.behaviour.tgt_cols)}
         self._tgt_vecs = np.ascontiguousarray(ckpt.vectors[ckpt.behaviour.tgt_cols])
         self._depth = int(ckpt.config["depth"])
+        self._content_top = ContentTop(self._tgt_vecs, self.torch)
         from threadpoolctl import ThreadpoolController
 
         self._blas = ThreadpoolController()
@@ -60,11 +62,18 @@ class FusionReranker:
     def _user(self, query: RerankQuery) -> UserQuery:
         idx = self.ckpt.item_index
         # History in the target scene itself is excluded from features, as in training (cold start).
-        hist = np.array(
-            [idx[i] for i in dict.fromkeys(query.history) if i in idx and i not in self._tpos], dtype=np.int64
-        )
         vec = None if query.interest_vector is None else np.asarray(query.interest_vector, dtype=np.float32)
-        return UserQuery(history=hist, interest=vec)
+        if query.history_weights is None:
+            hist = [idx[i] for i in dict.fromkeys(query.history) if i in idx and i not in self._tpos]
+            return UserQuery(history=np.array(hist, dtype=np.int64), interest=vec)
+        check_history_weights(query.history, query.history_weights)
+        kept: dict[int, float] = {}  # an item given twice counts with its larger weight; weight 0 = not there
+        for i, w in zip(query.history, query.history_weights, strict=True):
+            if i in idx and i not in self._tpos and w > 0:
+                kept[idx[i]] = max(kept.get(idx[i], 0.0), float(w))
+        weights = np.array(list(kept.values()), dtype=np.float32)
+        return UserQuery(history=np.array(list(kept), dtype=np.int64), interest=vec,
+                         weights=None if bool((weights == 1.0).all()) else weights)  # fmt: skip
 
     def clear_cache(self) -> None:
         """Forgets the per-user passes kept between calls (benchmarks time calls with nothing shared)."""
@@ -75,15 +84,15 @@ class FusionReranker:
         """The user's pass over all targets, kept for the next calls; ``content`` adds the full content scores
         (needed to choose candidates, not to score given ones: ~3 ms of a 9 ms rerank)."""
         interest = b"" if user.interest is None else user.interest.tobytes()
-        key = user.history.tobytes() + b"|" + interest
+        weights = b"" if user.weights is None else user.weights.tobytes()
+        key = user.history.tobytes() + b"|" + weights + b"|" + interest
         with self._signals_lock:
             kept = self._signals.get(key)
-            if kept is not None and (not content or "content" in kept.signals):
+            if kept is not None and (not content or "content" in kept.tops):
                 self._signals.move_to_end(key)
                 return kept
-        sig = user_signals(
-            [user], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs, content=content
-        )
+        sig = user_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs,
+                           content=content, content_top=self._content_top)  # fmt: skip
         with self._signals_lock:
             self._signals[key] = sig
             self._signals.move_to_end(key)
@@ -115,6 +124,7 @@ class FusionReranker:
                     torch.from_numpy(np.tile(np.arange(items.shape[0]), (rows, 1))),
                     torch.zeros(rows, dtype=torch.long),
                     id_inputs(batch.histories, np.tile(targets, (rows, 1))),
+                    id_weights=_flat_weights(batch),
                 )
         finally:
             torch.set_num_threads(threads)
@@ -213,6 +223,8 @@ class FusionReranker:
             return {"co-occurrence": {}, "history-content": {}}
         sims = np.asarray(self.ckpt.behaviour.sim[user.history][:, cols].todense())
         content = self.ckpt.vectors[user.history] @ self._tgt_vecs[cols].T
+        if user.weights is not None:  # the item that counted most, as the signals weighed it
+            sims, content = user.weights[:, None] * sims, user.weights[:, None] * content
         return {
             "co-occurrence": {j: int(user.history[b]) for j, b in zip(cols, sims.argmax(axis=0), strict=True)},
             "history-content": {j: int(user.history[b]) for j, b in zip(cols, content.argmax(axis=0), strict=True)},
@@ -234,6 +246,7 @@ class FusionReranker:
                 np.repeat(batch.query, rows, axis=0),
                 np.repeat(batch.mask, rows, axis=0),
                 batch.histories * rows,
+                None if batch.history_weights is None else batch.history_weights * rows,
             ),
             items,
             known,
@@ -292,13 +305,27 @@ def _slice(batch: Batch, keep: np.ndarray) -> Batch:
     return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep], batch.histories)
 
 
+def _flat_weights(batch: Batch) -> np.ndarray | None:
+    """The id path's per-history-item weights, flattened as ``id_inputs`` flattens the histories (None: all 1)."""
+    if batch.history_weights is None:
+        return None
+    parts = [np.ones(len(h), np.float32) if w is None else w for h, w in zip(batch.histories, batch.history_weights,
+             strict=True)]  # fmt: skip
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
 def _content_only(user: UserQuery, item: np.ndarray, vectors: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Features of an item the model never saw: no behaviour, content similarities from its own vector."""
     out = np.zeros_like(row)
-    mean = vectors[user.history].mean(axis=0) if len(user.history) else np.zeros_like(item)
+    hist = vectors[user.history]
+    if user.weights is None:
+        mean = hist.mean(axis=0) if len(user.history) else np.zeros_like(item)
+        sims = hist @ item
+    else:
+        mean, sims = user.weights @ hist, user.weights * (hist @ item)
     mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
     out[_F["content_mean"]] = float(mean @ item)
-    out[_F["content_max"]] = float((vectors[user.history] @ item).max()) if len(user.history) else 0.0
+    out[_F["content_max"]] = float(sims.max()) if len(user.history) else 0.0
     if user.interest is not None:
         vec = user.interest / max(float(np.linalg.norm(user.interest)), 1e-9)
         out[_F["interest_cos"]] = float(vec @ item)

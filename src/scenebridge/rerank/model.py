@@ -85,6 +85,7 @@ class FusionNet(nn.Module):
         index: torch.Tensor,
         scene: torch.Tensor,
         ids: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        id_weights: np.ndarray | None = None,
     ) -> torch.Tensor:
         """Scores, shape (users, candidates).
 
@@ -95,6 +96,8 @@ class FusionNet(nn.Module):
             index: users x C rows of ``items``.
             scene: users, the target scene's index.
             ids: the id path's inputs from :func:`id_inputs` (ignored when the model has no id path).
+            id_weights: one weight per flattened history item of ``ids`` (None: the plain mean the model was
+                trained with); the user is then the weighted mean of their history items' embeddings.
         """
         f = (feats - self.feat_mean) / self.feat_std
         u = self.proj_user(query).unsqueeze(1)
@@ -108,7 +111,15 @@ class FusionNet(nn.Module):
                 msg = "this model has an id path: pass ids=id_inputs(histories, targets)"
                 raise ValueError(msg)
             flat, offsets, targets = ids
-            user = self.user_ids(flat, offsets).unsqueeze(1)
+            if id_weights is None:
+                user = self.user_ids(flat, offsets).unsqueeze(1)
+            else:
+                w = torch.from_numpy(np.asarray(id_weights, dtype=np.float32))
+                summed = nn.functional.embedding_bag(flat, self.user_ids.weight, offsets, mode="sum",
+                                                     per_sample_weights=w)  # fmt: skip
+                ends = torch.cat([offsets[1:], torch.tensor([len(flat)])])
+                totals = torch.stack([w[a:b].sum() for a, b in zip(offsets.tolist(), ends.tolist(), strict=True)])
+                user = (summed / totals.clamp_min(1e-9)[:, None]).unsqueeze(1)
             tgt = torch.where(targets < 0, torch.full_like(targets, self.n_targets), targets)
             id_cross = user * self.item_ids(tgt)
             parts.append(id_cross)
