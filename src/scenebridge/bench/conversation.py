@@ -75,6 +75,7 @@ class ConversationBench:
     popularity_ndcg: float
     first_turn_scene_accuracy: float
     scene_told: int
+    replay_scene_told: int
     replay_first_differs: int
     turn_ms_p50: float
     turn_ms_p95: float
@@ -136,8 +137,9 @@ def bench_conversation(
     if not eligible:
         msg = f"no {users} user has two or more visible {source!r} items to speak of"
         raise UsageError(msg)
-    rng = random.Random(seed)
-    chosen = sorted(rng.sample(eligible, min(people, len(eligible))))
+    order = list(eligible)
+    random.Random(seed).shuffle(order)  # a smaller run's people are the first of a larger one's (same seed)
+    chosen = sorted(order[:people])
     popular = _popular(split, k)
     convs: list[dict[str, Any]] = []
     for n, user in enumerate(chosen):
@@ -201,9 +203,10 @@ def _converse(
             hit_turn = turn
             break
     replay: list[list[str]] = []
+    replay_told = 0
     for text in messages:
         again, said = _ask(rec, text, None, person.scene, k)
-        told += said
+        replay_told += said
         replay.append([i.item_id for i in again.items])
     replay_hit = next((t for t, items in enumerate(replay, 1) if person.target in items[:k]), None)
     own = _OwnItems(person.history, catalogue)
@@ -213,9 +216,9 @@ def _converse(
     return {"user_id": person.user_id, "target": person.target, "target_title": person.goal.title,
             "language": person.language, "mentioned": person.mentioned, "messages": messages, "shown": shown,
             "hit_turn": hit_turn, "replay": replay, "replay_hit_turn": replay_hit, "linked": list(linked.values()),
-            "mentions_linked": len(found), "scene_told": told, "first_scene": first.scene,
-            "truth": sorted(truth), "first_ndcg": ndcg_at(shown[0], truth, 10), "turn_ms": times,
-            "replay_first_differs": replay[0] != shown[0]}  # fmt: skip
+            "mentions_linked": len(found), "scene_told": told, "replay_scene_told": replay_told,
+            "first_scene": first.scene, "truth": sorted(truth), "first_ndcg": ndcg_at(shown[0], truth, 10),
+            "turn_ms": times, "replay_first_differs": replay[0] != shown[0]}  # fmt: skip
 
 
 class _OwnItems:
@@ -303,7 +306,7 @@ def _summarise(
         first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name, reference_ndcg=ref_ndcg,
         popularity_ndcg=float(np.mean([ndcg_at(popular, truth[c["user_id"]], k) for c in convs])),
         first_turn_scene_accuracy=sum(c["first_scene"] == split.target for c in convs) / n,
-        scene_told=sum(c["scene_told"] for c in convs),
+        scene_told=sum(c["scene_told"] for c in convs), replay_scene_told=sum(c["replay_scene_told"] for c in convs),
         replay_first_differs=sum(c["replay_first_differs"] for c in convs),
         turn_ms_p50=round(float(np.percentile(times, 50)), 1), turn_ms_p95=round(float(np.percentile(times, 95)), 1),
         wall_s=round(time.perf_counter() - start, 1), notes=notes, conversations=convs,

@@ -301,8 +301,9 @@ def bench_conversation_cmd(
                   f"linked {res.mention_recall:.1%}", highlight=False)  # fmt: skip
     console.print(f"first-turn NDCG@10 {res.first_turn_ndcg:.4f} vs {ref} vs popularity {res.popularity_ndcg:.4f} "
                   f"(same users); first-turn scene right {res.first_turn_scene_accuracy:.1%}; scene told "
-                  f"{res.scene_told} times; turn p50 {res.turn_ms_p50:.0f} ms, p95 {res.turn_ms_p95:.0f} ms; "
-                  f"{res.wall_s:.0f} s", highlight=False)  # fmt: skip
+                  f"{res.scene_told} times in conversations, {res.replay_scene_told} in the replay; turn p50 "
+                  f"{res.turn_ms_p50:.0f} ms, p95 {res.turn_ms_p95:.0f} ms; {res.wall_s:.0f} s",
+                  highlight=False)  # fmt: skip
     for note in res.notes:
         console.print(f"note: {note}", highlight=False)
     if json_out:
