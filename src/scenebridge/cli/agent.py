@@ -195,11 +195,12 @@ def _slash(line: str, state: dict[str, Any], rec: Recommender, console: Console)
             state["json"] = not state["json"]
         elif cmd in ("/like", "/dislike"):
             last = state["last"]
-            if not state["user"] or last is None or not arg.isdigit() or not 1 <= int(arg) <= len(last.items):
-                console.print(f"usage: {cmd} N (after an answer, with /user set)", highlight=False)
+            if last is None or not arg.isdigit() or not 1 <= int(arg) <= len(last.items):
+                console.print(f"usage: {cmd} N (after an answer)", highlight=False)
             else:
                 item = last.items[int(arg) - 1]
-                rec.feedback(state["user"], item.item_id, cmd[1:])
+                # Kept in the conversation, and in the user's profile when /user is set.
+                rec.feedback(state["user"], item.item_id, cmd[1:], session_id=state["session"])
                 console.print(f"recorded: {cmd[1:]} {item.title}", highlight=False)
         else:
             console.print(f"unknown command {cmd}; {_HELP}", highlight=False)
