@@ -1,5 +1,6 @@
 """Stage 2: candidates from the item store (and behaviour candidates for a user with a history), minus stated
-exclusions, each as one :class:`~scenebridge.agent.result.ItemRecord`."""
+exclusions and minus what breaks the constraints on item attributes (year, price, sequels, brand), each as one
+:class:`~scenebridge.agent.result.ItemRecord`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from scenebridge.agent.constraint_filter import ConstraintFilter
 from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
 from scenebridge.agent.result import ItemRecord, Trace
 from scenebridge.agent.session import Session
@@ -17,7 +19,8 @@ from scenebridge.rerank.api import Reranker, RerankQuery
 from scenebridge.store.chroma import Hit, ItemStore
 from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["exclusion_filter", "exclusion_notes", "query_for", "records", "retrieve", "user_profile"]
+__all__ = ["constraint_filter", "exclusion_filter", "exclusion_notes", "query_for", "records", "retrieve",
+           "user_profile"]  # fmt: skip
 
 
 def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str) -> tuple[list[str], set[str]]:
@@ -43,9 +46,20 @@ def exclusion_filter(summary: InterestSummary, reader: SemanticGlossary | None, 
     return ExclusionFilter.build(summary.exclusions, reader.resolver(scene) if reader is not None else None)
 
 
+def constraint_filter(summary: InterestSummary, store: ItemStore, sess: Session, scene: str) -> ConstraintFilter:
+    """The summary's attribute constraints as a filter over ``scene``'s items; "newer" and "cheaper" compare with the
+    items shown before in the session, marked seen, or linked from what the person mentioned."""
+    c = summary.constraints
+    reference: list[dict] = []
+    if c.newer or "cheaper" in c.other:
+        ids = list(dict.fromkeys([*sess.shown, *sess.seen, *(x.item_id for x in sess.linked)]))
+        reference = [h.attrs for h in store.get_items(ids)[0]] if ids else []
+    return ConstraintFilter.build(c, store.attributes(scene), reference, summary.language)
+
+
 def records(hits: Sequence[Hit], vecs: np.ndarray) -> list[ItemRecord]:
     """Store hits as item records (a zero score means the store did not rank the hit: items looked up by id)."""
-    return [ItemRecord(h.item_id, h.scene, h.title, h.category, v, h.score or None)
+    return [ItemRecord(h.item_id, h.scene, h.title, h.category, v, h.score or None, attrs=dict(h.attrs))
             for h, v in zip(hits, vecs, strict=True)]  # fmt: skip
 
 
@@ -58,9 +72,11 @@ def retrieve(
     retrieve_k: int,
     behaviour_k: int,
     trace: Trace,
+    constraints: ConstraintFilter | None = None,
 ) -> list[ItemRecord]:
-    """The candidates nearest ``vector`` (the interest), then the reranker's behaviour candidates, minus exclusions (the
-    filtered ones go to the trace with the exclusion that removed them)."""
+    """The candidates nearest ``vector`` (the interest), then the reranker's behaviour candidates, minus exclusions and
+    what breaks the ``constraints`` (the filtered ones go to the trace with the exclusion or constraint that removed
+    them; the constraints' notes go to the trace's notes)."""
     hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
@@ -78,17 +94,21 @@ def retrieve(
             trace.filtered[rec.item_id] = reason
         else:
             kept.append(rec)
+    if constraints is not None:
+        kept, removed = constraints.apply(kept)
+        trace.filtered.update(removed)
+        trace.notes.extend(constraints.notes)
     return kept
 
 
 def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trace) -> None:
-    """What the person should know about their exclusions and constraints."""
-    if trace.filtered:
-        trace.notes.append(note("filtered", n=len(trace.filtered)))
+    """What the person should know about their exclusions (the constraints' notes, "no prices" among them, are added
+    by :func:`retrieve` as its constraint filter runs)."""
+    excluded = sum(1 for reason in trace.filtered.values() if reason in excl.rules)
+    if excluded:
+        trace.notes.append(note("filtered", n=excluded))
     for phrase, word in excl.resolved.items():
         trace.notes.append(note("exclusion_read_as", phrase=phrase, word=word))
     for phrase in excl.unmatched:
         trace.notes.append(note("exclusion_unknown", phrase=phrase))
-    c = summary.constraints
-    if "cheaper" in c.other or c.price_max is not None or c.price_min is not None:
-        trace.notes.append(note("no_prices"))
+    del summary  # the constraints' notes come from the constraint filter in retrieve()
