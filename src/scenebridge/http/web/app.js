@@ -298,8 +298,7 @@
   $("new").addEventListener("click", () => {
     if (state.session) store.removeItem("sb.turns." + state.session);
     store.removeItem("sb.session");
-    state.session = null;
-    state.turn = 0;
+    state.session = null; // state.turn goes on: sbTimings rows stay apart
     $("log").replaceChildren();
     showStatus("");
     $("msg").focus();
