@@ -132,6 +132,19 @@ def check_outcome(
             bad = [i for i in items if _matches(p, i)]
             if bad:
                 fail(f"exclude {p}", "no item matching it", _show(bad))
+    state = out.result.state if out.result is not None else None
+    if state is not None and items is not None:
+        # Invariant: what the person said they have, have seen or disliked does not come back in the session.
+        gone = set(state.seen) | set(state.disliked) | {x.item_id for x in state.linked}
+        back = [i for i in items if str(i.get("item_id")) in gone]
+        if back:
+            fail("seen", "no seen, disliked or linked item again", _show(back))
+    linked = [x.model_dump() for x in out.result.linked] if out.result is not None else []
+    for p in expect.linked:
+        if not any(_matches(p, x) for x in linked):
+            fail(f"linked {p}", "a mention linked to it", _show(linked) if linked else "nothing linked")
+    if expect.seen_count is not None and (state is None or len(state.seen) != expect.seen_count):
+        fail("seen_count", str(expect.seen_count), str(len(state.seen)) if state is not None else "no state")
     if expect.scene is not None and out.scene is not None and out.scene != expect.scene:
         fail("scene", expect.scene, str(out.scene))
     if expect.parse_source and out.parse_source not in expect.parse_source:

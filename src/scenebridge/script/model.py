@@ -43,7 +43,8 @@ class Expect(_Strict):
     Attributes:
         error: the turn must fail with a user error whose message contains this text.
         scene: the result's scene (every item must also be in it).
-        parse_source: one or more of llm, llm-repair, fallback, refinement.
+        parse_source: one or more of llm, llm-repair, fallback (a parsed statement), llm-delta, lexical-delta,
+            refinement (a follow-up).
         summary: expectations on the summary.
         refinements_contain: texts each found in one of the turn's refinement lines.
         include: patterns each matched by at least one item.
@@ -53,6 +54,8 @@ class Expect(_Strict):
         grounded: every explanation must pass the grounding check (default true).
         llm_calls: how many times the LLM was called during the turn.
         notes_contain: texts each found in one of the turn's notes.
+        linked: patterns each matched by an item a mention was linked to.
+        seen_count: how many items the session holds as seen after the turn.
     """
 
     error: str | None = None
@@ -67,12 +70,15 @@ class Expect(_Strict):
     grounded: bool = True
     llm_calls: int | None = Field(None, ge=0)
     notes_contain: list[str] = Field(default_factory=list)
+    linked: list[str] = Field(default_factory=list)
+    seen_count: int | None = Field(None, ge=0)
 
     _lists = field_validator(
-        "parse_source", "refinements_contain", "include", "include_any", "exclude", "notes_contain", mode="before"
+        "parse_source", "refinements_contain", "include", "include_any", "exclude", "notes_contain", "linked",
+        mode="before",
     )(_listify)
 
-    @field_validator("include", "include_any", "exclude")
+    @field_validator("include", "include_any", "exclude", "linked")
     @classmethod
     def _patterns(cls, v: list[str]) -> list[str]:
         import re
