@@ -16,34 +16,22 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scenebridge.bench.conversation_measures import OwnItems, Reference, ndcg_at, popular, reference_ndcg
 from scenebridge.bench.person import Catalogue, Person
-from scenebridge.data.preprocess import normalize_text
 from scenebridge.data.split import CrossSceneSplit, cold_start_split
-from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
 
 if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender, TurnResult
     from scenebridge.data.format import Dataset
 
-__all__ = ["NEAR_DUPLICATE", "ConversationBench", "Reference", "bench_conversation", "ndcg_at"]
+__all__ = ["ConversationBench", "bench_conversation"]
 
-NEAR_DUPLICATE = 0.6  # title-token Jaccard at which a linked item counts as the same product as one the person owns
 LANGUAGES = ("en", "zh", "mixed")
-
-
-class Reference(Protocol):
-    """A method of the evaluation harness (``fit`` on the visible data, ``score`` every target item per user)."""
-
-    name: str
-
-    def fit(self, ctx: Context) -> None: ...
-
-    def score(self, users: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass
@@ -76,19 +64,13 @@ class ConversationBench:
     first_turn_scene_accuracy: float
     scene_told: int
     replay_scene_told: int
+    refused: int
     replay_first_differs: int
     turn_ms_p50: float
     turn_ms_p95: float
     wall_s: float
     notes: list[str] = field(default_factory=list)
     conversations: list[dict[str, Any]] = field(default_factory=list)
-
-
-def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
-    """NDCG@k with binary gains, as ``evaluate`` computes it (bench may not import eval, so it is restated here)."""
-    dcg = sum(1.0 / np.log2(r + 2) for r, i in enumerate(ranked[:k]) if i in relevant)
-    ideal = sum(1.0 / np.log2(r + 2) for r in range(min(len(relevant), k)))
-    return float(dcg / ideal) if ideal else 0.0
 
 
 def bench_conversation(
@@ -140,7 +122,7 @@ def bench_conversation(
     order = list(eligible)
     random.Random(seed).shuffle(order)  # a smaller run's people are the first of a larger one's (same seed)
     chosen = sorted(order[:people])
-    popular = _popular(split, k)
+    top = popular(split, k)
     convs: list[dict[str, Any]] = []
     for n, user in enumerate(chosen):
         prng = random.Random(f"{seed}:{user}")
@@ -148,11 +130,11 @@ def bench_conversation(
         person = Person(user, split.history(user), prng.choice(sorted(truth[user])), source, target, language,
                         catalogue, prng)  # fmt: skip
         conv = _converse(rec, person, turns, k, truth[user], catalogue)
-        conv["popularity_hit"] = person.target in popular
+        conv["popularity_hit"] = person.target in top
         convs.append(conv)
         log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, "
             f"replay {conv['replay_hit_turn']}")  # fmt: skip
-    return _summarise(convs, split, chosen, truth, popular, references, backend, users, turns, k, start)
+    return _summarise(convs, split, chosen, truth, top, references, backend, users, turns, k, start)
 
 
 def _check(lang: str, users: str, turns: int, people: int) -> None:
@@ -170,14 +152,23 @@ def _check(lang: str, users: str, turns: int, people: int) -> None:
         raise UsageError(msg)
 
 
-def _ask(rec: Recommender, text: str, session_id: str | None, scene: str, k: int) -> tuple[TurnResult, bool]:
-    """One turn; when the agent cannot tell the scene, the person says it (as a chat client's scene picker would)."""
+def _ask(
+    rec: Recommender, text: str, session_id: str | None, scene: str, k: int, errors: list[str]
+) -> tuple[TurnResult | None, bool]:
+    """One turn; when the agent cannot tell the scene, the person says it (as a chat client's scene picker would).
+    Any other refusal of a message is the agent's failure: it is kept in ``errors`` and the answer is empty."""
+    told = False
     try:
-        return rec.turn(text, session_id=session_id, k=k), False
+        try:
+            return rec.turn(text, session_id=session_id, k=k), told
+        except UsageError as exc:
+            if "which scene" not in str(exc):
+                raise
+            told = True
+            return rec.turn(text, scene=scene, session_id=session_id, k=k), told
     except UsageError as exc:
-        if "which scene" not in str(exc):
-            raise
-        return rec.turn(text, scene=scene, session_id=session_id, k=k), True
+        errors.append(f"{text!r}: {exc}")
+        return None, told
 
 
 def _converse(
@@ -187,16 +178,20 @@ def _converse(
     messages = [person.opening()]
     shown: list[list[str]] = []
     linked: dict[str, dict[str, Any]] = {}
-    told, times, hit_turn, session = 0, [], None, None
+    told, times, hit_turn, session, first_scene = 0, [], None, None, None
+    errors: list[str] = []
     for turn in range(1, turns + 1):
         if turn > 1:
             messages.append(person.critique(turn, shown[-1]))
-        res, said = _ask(rec, messages[-1], session, person.scene, k)
-        session, told = res.session_id, told + said
+        res, said = _ask(rec, messages[-1], session, person.scene, k, errors)
+        told += said
+        shown.append([i.item_id for i in res.items] if res else [])
+        if res is None:
+            continue
+        session = res.session_id
         times.append(res.timings_ms.get("total", 0.0))
-        shown.append([i.item_id for i in res.items])
         if turn == 1:
-            first = res
+            first_scene = res.scene
         for link in res.linked:
             linked.setdefault(link.item_id, {**link.model_dump(mode="json"), "turn": turn})
         if person.target in shown[-1][:k]:
@@ -204,12 +199,13 @@ def _converse(
             break
     replay: list[list[str]] = []
     replay_told = 0
+    replay_errors: list[str] = []
     for text in messages:
-        again, said = _ask(rec, text, None, person.scene, k)
+        again, said = _ask(rec, text, None, person.scene, k, replay_errors)
         replay_told += said
-        replay.append([i.item_id for i in again.items])
+        replay.append([i.item_id for i in again.items] if again else [])
     replay_hit = next((t for t, items in enumerate(replay, 1) if person.target in items[:k]), None)
-    own = _OwnItems(person.history, catalogue)
+    own = OwnItems(person.history, catalogue)
     for item in linked.values():
         item["own"] = own.holds(item["item_id"])
     found = {m for m in person.mentioned if any(own.same(m, i) for i in linked)}
@@ -217,68 +213,14 @@ def _converse(
             "language": person.language, "mentioned": person.mentioned, "messages": messages, "shown": shown,
             "hit_turn": hit_turn, "replay": replay, "replay_hit_turn": replay_hit, "linked": list(linked.values()),
             "mentions_linked": len(found), "scene_told": told, "replay_scene_told": replay_told,
-            "first_scene": first.scene, "truth": sorted(truth), "first_ndcg": ndcg_at(shown[0], truth, 10),
+            "errors": errors, "replay_errors": replay_errors, "first_scene": first_scene, "truth": sorted(truth),
+            "first_ndcg": ndcg_at(shown[0], truth, 10),
             "turn_ms": times, "replay_first_differs": replay[0] != shown[0]}  # fmt: skip
-
-
-class _OwnItems:
-    """A person's visible source items, and whether a linked item is one of them or a near-duplicate of one."""
-
-    def __init__(self, history: Sequence[str], catalogue: Catalogue) -> None:
-        self._ids = set(history)
-        self._cat = catalogue
-        self._tokens = [self._of(i) for i in self._ids]
-
-    def _of(self, item: str) -> set[str]:
-        return set(normalize_text(self._cat.words(item).title)) if item in self._cat else set()
-
-    def holds(self, item: str) -> bool:
-        """The item is the person's own or a near-duplicate of one of theirs."""
-        if item in self._ids:
-            return True
-        tokens = self._of(item)
-        return any(_jaccard(tokens, own) >= NEAR_DUPLICATE for own in self._tokens)
-
-    def same(self, a: str, b: str) -> bool:
-        """Two items are the same product (one id, or near-duplicate titles)."""
-        return a == b or _jaccard(self._of(a), self._of(b)) >= NEAR_DUPLICATE
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-def _popular(split: CrossSceneSplit, k: int) -> list[str]:
-    """The target scene's ``k`` most popular items in the training interactions (ties by id)."""
-    rows = split.train[split.train["scene"] == split.target]
-    counts = rows.groupby("item_id")["user_id"].nunique()
-    return [str(i) for i, _ in sorted(counts.items(), key=lambda x: (-x[1], str(x[0])))[:k]]
-
-
-def _reference(
-    refs: Sequence[Reference], split: CrossSceneSplit, users: Sequence[str], truth: dict[str, set[str]], k: int,
-    notes: list[str],
-) -> tuple[str | None, float | None]:  # fmt: skip
-    """The first reference that fits this split, and its mean NDCG@10 over ``users``."""
-    if not refs:
-        return None, None
-    ctx = Context.build(split, seed=0)
-    for ref in refs:
-        try:
-            ref.fit(ctx)
-        except UsageError as exc:
-            notes.append(f"reference {ref.name} skipped: {exc}")
-            continue
-        scores = ref.score(users)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        ranked = [[split.target_items[j] for j in row] for row in top]
-        return ref.name, float(np.mean([ndcg_at(r, truth[u], k) for r, u in zip(ranked, users, strict=True)]))
-    return None, None
 
 
 def _summarise(
     convs: list[dict[str, Any]], split: CrossSceneSplit, users: list[str], truth: dict[str, set[str]],
-    popular: list[str], refs: Sequence[Reference], backend: str, which: str, turns: int, k: int, start: float,
+    top: list[str], refs: Sequence[Reference], backend: str, which: str, turns: int, k: int, start: float,
 ) -> ConversationBench:  # fmt: skip
     n = len(convs)
     hits = [c["hit_turn"] for c in convs]
@@ -290,9 +232,12 @@ def _summarise(
     mentioned = sum(len(c["mentioned"]) for c in convs)
     times = [ms for c in convs for ms in c["turn_ms"]]
     notes: list[str] = []
-    name, ref_ndcg = _reference(refs, split, users, truth, k, notes)
+    name, ref_ndcg = reference_ndcg(refs, split, users, truth, k, notes)
     if not links:
         notes.append("no item was linked in any turn: link precision is undefined")
+    refused = [e for c in convs for e in (*c["errors"], *c["replay_errors"])]
+    if refused:  # the agent refused a message a person may say: an agent bug, counted as an empty answer
+        notes.append(f"{len(refused)} turn(s) refused, answered as empty; first: {refused[0]}")
     return ConversationBench(
         backend=backend, source=split.source, target=split.target, users=which, people=n,
         n_en=sum(c["language"] == "en" for c in convs), n_zh=sum(c["language"] == "zh" for c in convs),
@@ -304,9 +249,10 @@ def _summarise(
         linked=len(links), linked_own=own, link_precision=own / len(links) if links else None,
         mention_recall=sum(c["mentions_linked"] for c in convs) / mentioned if mentioned else 0.0,
         first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name, reference_ndcg=ref_ndcg,
-        popularity_ndcg=float(np.mean([ndcg_at(popular, truth[c["user_id"]], k) for c in convs])),
+        popularity_ndcg=float(np.mean([ndcg_at(top, truth[c["user_id"]], k) for c in convs])),
         first_turn_scene_accuracy=sum(c["first_scene"] == split.target for c in convs) / n,
-        scene_told=sum(c["scene_told"] for c in convs), replay_scene_told=sum(c["replay_scene_told"] for c in convs),
+        refused=len(refused), scene_told=sum(c["scene_told"] for c in convs),
+        replay_scene_told=sum(c["replay_scene_told"] for c in convs),
         replay_first_differs=sum(c["replay_first_differs"] for c in convs),
         turn_ms_p50=round(float(np.percentile(times, 50)), 1), turn_ms_p95=round(float(np.percentile(times, 95)), 1),
         wall_s=round(time.perf_counter() - start, 1), notes=notes, conversations=convs,

@@ -125,7 +125,9 @@ class Catalogue:
         for m in range(2, BRAND_WORDS + 1):  # ... which also ends the category ("... planners at glance")
             if cat[-m:] == words[:m]:
                 brand.update(words[:m])
-        specific = _unique_tail([t for t in path if t not in self._generic[scene] and t not in brand], 4)
+        # Only words a person says: "3 ring binders" is "ring binders" (and a number would read as "the 3rd one").
+        said = [t for t in path if t.isalpha() and t not in self._generic[scene] and t not in brand]
+        specific = _unique_tail(said, 4)
         df = self._title_df[scene]
         content = [w for w in words if _speakable(w) and w not in brand]
         near = {_stem(t) for t in cat}

@@ -17,7 +17,8 @@ from scenebridge.agent.result import RecommendedItem, TurnResult
 from scenebridge.agent.state import LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.turn import Recommender
-from scenebridge.bench.conversation import bench_conversation, ndcg_at
+from scenebridge.bench.conversation import bench_conversation
+from scenebridge.bench.conversation_measures import ndcg_at
 from scenebridge.bench.person import Catalogue, Person
 from scenebridge.data.format import Dataset
 from scenebridge.data.visible import Context
@@ -218,3 +219,24 @@ def test_ndcg_matches_the_definition():
 def test_bad_options_are_one_clear_error(ds, kwargs, words):
     with pytest.raises(UsageError, match=words):
         bench_conversation(ds, ScriptedRecommender(ds), "art", "office", **kwargs)  # type: ignore[arg-type]
+
+
+class Refusing(ScriptedRecommender):
+    """Refuses every follow-up in a session, as an agent that misreads a critique would."""
+
+    def turn(self, statement: str, session_id: str | None = None, scene: str | None = None, k: int = 10,
+             user_id: str | None = None) -> TurnResult:  # fmt: skip
+        if session_id is not None:
+            msg = "the last answer had 10 items; pick one of 1..10"
+            raise UsageError(msg)
+        return super().turn(statement, session_id, scene, k, user_id)
+
+
+def test_a_refused_message_is_an_empty_answer_not_a_crash(ds):
+    res = bench_conversation(ds, Refusing(ds), "art", "office", people=5, turns=3, lang="zh", k=1)  # type: ignore[arg-type]
+    misses = [c for c in res.conversations if c["hit_turn"] != 1]
+    assert misses
+    assert res.refused == 2 * len(misses)  # turns 2 and 3 of each conversation the first answer missed
+    assert all(c["shown"][1:] == [[], []] for c in misses)
+    assert any("1..10" in n for n in res.notes)
+    assert res.hit_by_turn[-1] == res.hit_by_turn[0]
