@@ -28,7 +28,7 @@ from typing import Any
 
 from scenebridge.agent.summary import Constraints
 
-__all__ = ["is_sequel", "read_constraints"]
+__all__ = ["is_sequel", "is_sequel_phrase", "read_constraints"]
 
 _Y = r"((?:1[89]|20)\d{2})"  # a year from 1800 to 2099
 _NOT_DECADE = r"(?!\s*'?s\b)(?!\d)"
@@ -238,6 +238,14 @@ _REGNAL = {
     "pius", "leo", "ludwig", "philip", "frederick", "ivan", "peter", "gregory", "ramses", "constantine", "nicholas",
     "alexander", "mary", "anne", "victoria", "innocent", "benedict", "war", "world",
 }  # fmt: skip
+
+
+_SEQUEL_PHRASE = re.compile(r"(?:(?:the|any|more)\s+)?(?:sequels?|follow-?ups?)|续集|续作|续篇|第二部", re.I)
+
+
+def is_sequel_phrase(phrase: str) -> bool:
+    """Whether an exclusion phrase only says "sequels" (the constraint filter applies it, by title)."""
+    return bool(_SEQUEL_PHRASE.fullmatch(phrase.strip()))
 
 
 def is_sequel(title: str) -> bool:

@@ -4,7 +4,7 @@ catalogue attributes it needs."""
 import pytest
 
 from scenebridge.agent.constraint_filter import ConstraintFilter
-from scenebridge.agent.constraints import is_sequel, read_constraints
+from scenebridge.agent.constraints import is_sequel, is_sequel_phrase, read_constraints
 from scenebridge.agent.lexical import lexical_parse
 from scenebridge.agent.result import ItemRecord
 from scenebridge.agent.summary import Constraints
@@ -266,3 +266,8 @@ def test_no_constraints_no_work():
     assert not f.active
     assert f.apply(FILMS) == (FILMS, {})
     assert f.notes == []
+
+
+def test_sequel_phrases():
+    assert all(is_sequel_phrase(p) for p in ("sequels", "any sequels", "续集", "续作"))
+    assert not any(is_sequel_phrase(p) for p in ("horror sequels", "musicals", "动画片"))

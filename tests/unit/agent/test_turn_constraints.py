@@ -70,3 +70,5 @@ def test_a_catalogue_without_years_says_so(stores):
     zh = rec.turn("科幻惊悚片，2000年以后的，不要续集")
     assert "这个目录没有年份信息，无法按“2000年及以后”筛选" in zh.notes
     assert not {"m3", "m5"} & {i.item_id for i in zh.items}
+    assert not any("no catalogue words" in n for n in zh.notes)  # read as an exclusion too, but applied by title
+    assert "不要续集：排除了 2 个候选" in zh.notes

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from scenebridge.agent.constraint_filter import ConstraintFilter
+from scenebridge.agent.constraints import is_sequel_phrase
 from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
 from scenebridge.agent.result import ItemRecord, Trace
 from scenebridge.agent.session import Session
@@ -110,5 +111,6 @@ def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trac
     for phrase, word in excl.resolved.items():
         trace.notes.append(note("exclusion_read_as", phrase=phrase, word=word))
     for phrase in excl.unmatched:
-        trace.notes.append(note("exclusion_unknown", phrase=phrase))
-    del summary  # the constraints' notes come from the constraint filter in retrieve()
+        # "不要续集" is read as an exclusion too; the constraint filter applies it by title, so it is not unknown.
+        if not (summary.constraints.no_sequels and is_sequel_phrase(phrase)):
+            trace.notes.append(note("exclusion_unknown", phrase=phrase))
