@@ -39,6 +39,7 @@ class ContentTop:
         half = targets.astype(np.float16)
         # Per row, how far the float16 copy is from the float32 vector (0 for a float16 checkpoint).
         self._row_err = np.linalg.norm(half.astype(np.float64) - targets.astype(np.float64), axis=1)
+        self._row_err_any = bool(self._row_err.any())
         self._row_norm = float(np.linalg.norm(half.astype(np.float64), axis=1).max()) if len(half) else 0.0
         self._half = torch.from_numpy(half)
         self.exact_fallbacks = 0
@@ -57,12 +58,15 @@ class ContentTop:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one query: thread hand-offs cost more than they save (see fusion._scores)
         try:
-            approx = (self._half @ torch.from_numpy(qh)).numpy().astype(np.float64)
+            approx = (self._half @ torch.from_numpy(qh)).numpy().astype(np.float32)
         finally:
             torch.set_num_threads(threads)
         q_err = float(np.linalg.norm(q.astype(np.float64) - qh.astype(np.float64)))
-        spacing = np.spacing(np.abs(approx).astype(np.float16)).astype(np.float64)
-        margin = _ULPS * spacing + self._row_norm * q_err + self._row_err * float(np.linalg.norm(q)) + _TIE
+        # A float16 result's spacing is at most |x| / 1024 (2**-24 below the normal range); _TIE also covers
+        # the float32 rounding of the bounds themselves.
+        fixed = self._row_norm * q_err + _TIE + _ULPS * 2.0**-24
+        margin = np.abs(approx) * np.float32(_ULPS / 1024)
+        margin += self._row_err * float(np.linalg.norm(q)) + fixed if self._row_err_any else fixed
         lower, upper = approx - margin, approx + margin
         floor = np.partition(lower, n - depth)[n - depth]  # the depth-th best lower bound
         short = np.flatnonzero(upper >= floor)
