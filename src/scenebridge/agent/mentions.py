@@ -15,7 +15,7 @@ from importlib import resources
 
 from scenebridge.agent.summary import Mention, SceneContext
 
-__all__ = ["ACTION_WORDS", "CONTEXTS", "default_scene_hints", "read_mentions"]
+__all__ = ["ACTION_WORDS", "CONTEXTS", "default_scene_hints", "merge_mentions", "read_mentions"]
 
 # Canonical context -> the words people use for it (lower case; Chinese as written).
 CONTEXTS: dict[str, tuple[str, ...]] = {
@@ -200,6 +200,12 @@ def _read_context(statement: str, want: int) -> SceneContext:
     return SceneContext(before=before[-1][1] if before else None, now=now[0][1] if now else None)
 
 
+def _action(verb: re.Match[str]) -> str:
+    """The action of a did-verb match (its group's index in ``_VERBS``)."""
+    group = next(k for k, v in verb.groupdict().items() if v is not None)
+    return _VERBS[int(group[1:])][1]
+
+
 def _canon(word: str) -> str:
     low = word.lower()
     return _CTX_WORD.get(low) or _CTX_WORD.get(low.rstrip("s"), word)
@@ -228,7 +234,7 @@ def read_mentions(
     mentions: list[Mention] = []
     seen: set[str] = set()
     for n, verb in enumerate(verbs):
-        action = _VERBS[int(next(k for k, v in verb.groupdict().items() if v is not None)[1:])][1]
+        action = _action(verb)
         stop = verbs[n + 1].start() if n + 1 < len(verbs) else len(did)
         end = _END.search(did, verb.end(), stop)
         span = did[verb.end() : end.start() if end else stop]
@@ -245,3 +251,30 @@ def read_mentions(
             ctx = where[0][1] if where else context.before
             mentions.append(Mention(text=text, action=action, scene=scene, context=ctx))
     return mentions[:12], context
+
+
+def merge_mentions(statement: str, proposed: Sequence[str | Mention], lexical: Sequence[Mention]) -> list[Mention]:
+    """The lexical mentions plus those an LLM proposed that the statement grounds: said before what is wanted now
+    (a phrase of the "want" clause, or one not in the statement at all, is dropped: a wrong mention hides an item).
+    An LLM phrase that overlaps a lexical mention is that mention; a new one takes the action of the nearest did-verb
+    before it and the context of its clause."""
+    out = list(lexical)
+    low = statement.lower()
+    want = _want_at(statement)
+    for entry in proposed:
+        text = _clean(entry.text if isinstance(entry, Mention) else str(entry))
+        key = text.lower()
+        at = low.find(key)
+        if not text or key in _PRONOUNS or at < 0 or at >= want:
+            continue
+        if any(key in m.text.lower() or m.text.lower() in key for m in out):
+            continue
+        verbs = list(_VERB.finditer(statement, 0, at))
+        if not verbs:
+            continue
+        action = _action(verbs[-1])
+        clause_lo = max(statement.rfind(c, 0, at) for c in ",.;!?，。；！？") + 1
+        clause_hi = min([i for i in (statement.find(c, at) for c in ",.;!?，。；！？") if i >= 0] or [len(statement)])
+        where = _context_at(statement, clause_lo, clause_hi)
+        out.append(Mention(text=text, action=action, context=where[0][1] if where else None))
+    return out[:12]
