@@ -267,15 +267,23 @@ class _Stall(BaseHTTPRequestHandler):
 
 
 def test_an_llm_timeout_and_a_lost_server_are_shown_as_messages(home, browser):
-    with serve_handler(_Stall) as llm, serve(home, llm=llm, env={"SCENEBRIDGE_LLM_TIMEOUT": "1"}) as (url, proc):
+    # LLM wording too: the explanations wait for the stalled LLM after the cards went out, which shows the stream.
+    env = {"SCENEBRIDGE_LLM_TIMEOUT": "1", "SCENEBRIDGE_AGENT_EXPLAIN": "llm"}
+    with serve_handler(_Stall) as llm, serve(home, llm=llm, env=env) as (url, proc):
         page = Page(browser, url)
         try:
             result = page.ask("gel pens for the office, no printer ink")
             assert result["parse_source"] == "fallback"
             warn = page.answer(1).locator(".warn")
             assert "did not answer in time" in warn.inner_text()
-            assert page.answer(1).locator(".card").count() > 0  # still answered, from the catalogue
+            assert page.answer(1).locator(".card").count() == len(result["items"]) > 0  # answered from the catalogue
+            assert all(i["explanation_source"] == "template" for i in result["items"])  # the checked fallback
             chips_before_items(page)
+            ev = page.events()
+            ranked = next(e for e in ev if e["event"] == "ranked")
+            explained = [e for e in ev if e["event"] == "explained"]
+            # The cards were in the browser before the server had the first explanation: streamed, not buffered.
+            assert ranked["rendered_ms"] < min(e["server_ms"] for e in explained)
             proc.terminate()
             proc.wait(timeout=30)
             assert page.ask("more like the first one") is None
