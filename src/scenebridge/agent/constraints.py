@@ -32,11 +32,13 @@ __all__ = ["is_sequel", "is_sequel_phrase", "read_constraints"]
 
 _Y = r"((?:1[89]|20)\d{2})"  # a year from 1800 to 2099
 _NOT_DECADE = r"(?!\s*'?s\b)(?!\d)"
+_NEG = r"(?:not|no|nothing|none|never)(?:\s+(?:from|made|released|films?|movies?|ones?))?"
 # Year bounds, most specific first; each match is removed from the text before the next pattern runs.
 _YEAR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\b(?:between|from)\s+{_Y}\s*(?:and|to|until|-|–)\s*{_Y}{_NOT_DECADE}", re.I), "range"),
-    (re.compile(rf"\b(?:not|no)\s+(?:before|earlier than|older than)\s+{_Y}{_NOT_DECADE}", re.I), "min"),
-    (re.compile(rf"\b(?:not|no)\s+(?:after|later than|newer than)\s+{_Y}{_NOT_DECADE}", re.I), "max"),
+    # "nothing before 1970" is "1970 on", not "before 1970".
+    (re.compile(rf"\b{_NEG}\s+(?:before|earlier than|older than)\s+{_Y}{_NOT_DECADE}", re.I), "min"),
+    (re.compile(rf"\b{_NEG}\s+(?:after|later than|newer than)\s+{_Y}{_NOT_DECADE}", re.I), "max"),
     (re.compile(rf"\b(?:after|newer than|later than|post-?)\s*{_Y}{_NOT_DECADE}", re.I), "after"),
     (re.compile(rf"\b(?:since|from)\s+{_Y}\s*(?:on\b|onwards?\b|or later\b|and later\b)?{_NOT_DECADE}", re.I), "min"),
     (re.compile(rf"\b{_Y}\s*(?:or|and)\s+(?:later|newer|after)\b|\b{_Y}\s+onwards?\b|\b{_Y}\+", re.I), "min"),

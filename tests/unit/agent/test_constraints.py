@@ -29,6 +29,8 @@ def read(text: str) -> dict:
         ("anything since 2005", {"year_min": 2005}),
         ("1995 or later", {"year_min": 1995}),
         ("not before 1990", {"year_min": 1990}),
+        ("no sequels, and nothing before 1970", {"no_sequels": True, "year_min": 1970}),
+        ("nothing after 2000", {"year_max": 2000}),
         ("films before 1990", {"year_max": 1989}),
         ("up to 1990", {"year_max": 1990}),  # a year, not a price of 1990
         ("between 1990 and 1995", {"year_min": 1990, "year_max": 1995}),
