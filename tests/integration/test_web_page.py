@@ -209,6 +209,17 @@ def test_a_chinese_conversation_of_three_turns_and_the_language_switch(server, b
         chips_before_items(page)
         page.only_local()
         shot(page, "web-chat-zh.png")
+        # The chips edit the session: drop the exclusion, move to art; the next answer follows both.
+        page.answer(3).locator(".chip-x").first.click()
+        page.tab.wait_for_selector("#log > li.answer:nth-of-type(6) .note >> text=已去掉")
+        assert page.answer(3).locator(".chip-exclusion").count() == 0
+        page.answer(3).locator(".chip-scene").select_option("art")
+        page.tab.wait_for_selector("#log > li.answer:nth-of-type(6) .note >> text=场景已改为 art")
+        assert page.tab.locator("#scene").input_value() == "art"
+        fourth = page.ask("便宜点")
+        assert fourth["scene"] == "art"
+        assert "胶带" not in fourth["summary"]["exclusions"]
+        assert all(i["scene"] == "art" for i in fourth["items"])
         page.tab.click("#lang")
         assert page.tab.inner_text("#send") == "Send"
         assert page.tab.get_attribute("html", "lang") == "en"
