@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from scenebridge.agent.session import Session, TurnRecord
 from scenebridge.agent.turn import TurnResult
 from scenebridge.errors import ScenebridgeError, StoreError, UsageError
+from scenebridge.http.page import mount_page
 from scenebridge.http.schemas import (
     ErrorBody,
     FeedbackRequest,
@@ -33,7 +34,6 @@ from scenebridge.http.schemas import (
     TurnRequest,
 )
 from scenebridge.http.stream import stream_turn
-from scenebridge.http.web import mount_page
 from scenebridge.settings import ApiSettings
 from scenebridge.tools.definitions import FeedbackRecorded, record_feedback
 from scenebridge.version import __version__

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from scenebridge.agent.turn import Recommender
 from scenebridge.http import ApiSettings, create_app
-from scenebridge.http.web import WEB_DIR
+from scenebridge.http.page import WEB_DIR
 from scenebridge.store.profiles import ProfileStore
 from tests.unit.turn_fixtures import build_store
 
