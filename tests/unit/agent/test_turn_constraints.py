@@ -72,3 +72,20 @@ def test_a_catalogue_without_years_says_so(stores):
     assert not {"m3", "m5"} & {i.item_id for i in zh.items}
     assert not any("no catalogue words" in n for n in zh.notes)  # read as an exclusion too, but applied by title
     assert "不要续集：排除了 2 个候选" in zh.notes
+
+
+def test_the_filter_compares_with_shown_seen_and_linked_items(stores):
+    from scenebridge.agent.session import Session
+    from scenebridge.agent.stages.retrieve import constraint_filter
+    from scenebridge.agent.state import LinkedItem
+    from scenebridge.agent.summary import Constraints, InterestSummary
+
+    sess = Session("s1", None, shown=["m10"], seen=["m1"])
+    sess.linked = [LinkedItem(mention="The Terminator", item_id="m4", title="Terminator, The (1984)", scene="thrill",
+                              confidence=0.9)]  # fmt: skip
+    newer = InterestSummary(constraints=Constraints(newer=True))
+    f = constraint_filter(newer, stores[0], sess, "thrill")
+    assert sorted(a["year"] for a in f.reference) == [1968, 1979, 1984]
+    assert f.attributes == {"year"}
+    plain = constraint_filter(InterestSummary(constraints=Constraints(no_sequels=True)), stores[1], sess, "thrill")
+    assert (plain.reference, plain.attributes) == ([], frozenset())  # no "newer": no store round trip for references
