@@ -6,8 +6,8 @@ constraint, a cue read wrongly filters good items away. What the patterns read:
 - years: "after 2000" (2001 on), "since 2000" / "from 2000 on" / "2000 or later" (2000 on), "before 1990" (up to
   1989), "until 1990" / "1990 or earlier", "between 1990 and 2000", decades ("the 90s", "'80s", "1970s",
   "the eighties", "early 90s"), "2000年以后" (2000 on), "1990年以前" (up to 1989), "90年代" / "九十年代";
-- newer: "newer", "more recent", "most recent", "latest", "recent" (not "my recent ..."), "新一点", "较新", "最新",
-  "近几年"; "new" and "modern" alone are not read ("modern art" is a topic);
+- newer: "newer", "more recent", "most recent", "latest", "recent" (not "my recent ...", "recent years"), "新一点",
+  "较新", "最新", "近几年上映的" (not "近几年我..."); "new" and "modern" alone are not read ("modern art" is a topic);
 - prices, beside what the lexical parser reads ("under 20", "20元以内"): "under 20 bucks", "cheaper than $20",
   "budget $30", "预算100", "over $50", "at least 50 dollars", "50元以上", "between $10 and $20", "$10-$20";
 - no sequels: "no sequels", "not a sequel", "without sequels", "不要续集", "别推荐续作";
@@ -62,8 +62,10 @@ _ZH_DECADE = re.compile(r"(?:(?P<full>(?:19|20)\d0)|(?P<two>\d0)|(?P<word>" + "|
 
 _NEWER = re.compile(
     r"\b(?:newer|more recent|most recent|latest|newest|recently released|not (?:too |so |that )?old)\b"
+    # "recent" of the items, not of the person ("my recent purchases", "in recent years I ...").
     r"|(?<!\bmy )(?<!\bour )(?<!\byour )(?<!\bhis )(?<!\bher )(?<!\btheir )\brecent\b"
-    r"|新一点|新一些|新点|更新一点|更新的|较新|最新|近几年|近年|近些年|这几年",
+    r"(?!\s+(?:years?|months?|weeks?|days?|times?|purchases?|orders?)\b)"
+    r"|新一点|新一些|新点|更新一点|更新的|较新|最新|(?:近(?:几|些)?年|这几年)(?:来)?(?:的|上映|出的|拍的|新出)",
     re.I,
 )
 
