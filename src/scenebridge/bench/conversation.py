@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender, TurnResult
     from scenebridge.data.format import Dataset
 
-__all__ = ["ConversationBench", "bench_conversation"]
+__all__ = ["ConversationBench", "bench_conversation", "check_options"]
 
 LANGUAGES = ("en", "zh", "mixed")
 
@@ -109,7 +109,7 @@ def bench_conversation(
     Raises:
         UsageError: for a bad language, user split, turn count or people count, or a split with too few users.
     """
-    _check(lang, users, turns, people)
+    check_options(lang, users, turns, people)
     start = time.perf_counter()
     split = cold_start_split(ds, source, target, seed=0)
     truth = split.test_truth if users == "test" else split.valid_truth
@@ -137,7 +137,12 @@ def bench_conversation(
     return _summarise(convs, split, chosen, truth, top, references, backend, users, turns, k, start)
 
 
-def _check(lang: str, users: str, turns: int, people: int) -> None:
+def check_options(lang: str, users: str, turns: int, people: int) -> None:
+    """Fails early on a bad option (before any data or model is loaded).
+
+    Raises:
+        UsageError: naming the option and its valid values.
+    """
     if lang not in LANGUAGES:
         msg = f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}"
         raise UsageError(msg)

@@ -271,11 +271,12 @@ def bench_conversation_cmd(
 
     from rich.table import Table
 
-    from scenebridge.bench.conversation import bench_conversation
+    from scenebridge.bench.conversation import bench_conversation, check_options
     from scenebridge.build import build_recommender, build_reranker, build_store
     from scenebridge.data.format import load_dataset
     from scenebridge.rerank.evaluate import FusionMethod
 
+    check_options(lang, users, turns, people)
     cfg = settings_from(store, url, embedder, reranker, llm=llm, explain="template", k=k)
     item_store = build_store(settings=cfg.store)
     ds = load_dataset(data)
