@@ -19,7 +19,7 @@ from scenebridge.rerank.api import Candidate, Evidence
 
 __all__ = ["STAGES", "ItemRecord", "RecommendedItem", "Trace", "TurnResult"]
 
-STAGES = ("parse", "embed", "retrieve", "rerank", "explain")
+STAGES = ("parse", "link", "embed", "retrieve", "rerank", "explain")
 
 
 @dataclass
@@ -112,7 +112,7 @@ class TurnResult(BaseModel):
         notes: things the user should know (an exclusion no catalogue word matched, a constraint with no data).
         linked: catalogue items that what the person said they did was linked to (their history for this turn).
         state: the session's dialogue state after this turn.
-        timings_ms: per stage (parse, embed, retrieve, rerank, explain) and total.
+        timings_ms: per stage (parse, link, embed, retrieve, rerank, explain) and total.
         reply: the answer as text.
     """
 

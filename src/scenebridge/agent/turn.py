@@ -15,11 +15,12 @@ from typing import Any, Literal
 from scenebridge.agent.delta import StateDelta, llm_delta
 from scenebridge.agent.exclusions import SemanticGlossary
 from scenebridge.agent.explain import Explanation
+from scenebridge.agent.linking import Linker
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
 from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.result import STAGES, ItemRecord, RecommendedItem, Trace, TurnResult
 from scenebridge.agent.session import Session, SessionStore
-from scenebridge.agent.stages import explain, read, rerank, retrieve
+from scenebridge.agent.stages import explain, link, read, rerank, retrieve
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM
@@ -101,8 +102,10 @@ class Recommender:
         self._classifier: SceneClassifier | None = classifier
         # Exclusions the glossary lacks are read as the catalogue's nearest category word (not with hashing vectors).
         self._reader = SemanticGlossary(store.embedder, store.categories) if semantic else None
+        self._linker = Linker(store)
         if mirror:
             store.mirror()
+            self._linker.warm()  # the title indexes, before the first mention rather than during it
         self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
 
     # -- read-only parts -----------------------------------------------------------------------------------------
@@ -187,14 +190,18 @@ class Recommender:
 
     def _turn(self, text: str, sess: Session, scene: str | None, k: int, emit: OnEvent) -> TurnResult:
         trace = Trace()
+        before = {m.text.lower() for m in sess.summary.mentioned} if sess.summary is not None else set()
         with trace.stage("parse"):
             reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace,
                                           self._delta if self._llm is not None else None)  # fmt: skip
         target = read.choose_scene(scene, reading.summary, sess, self._scenes)
         read.move_scene(sess, target, reading, trace)
         summary = reading.summary
+        with trace.stage("link"):
+            link.link_mentions(self._linker, summary, before, sess, target, trace)
         emit("parsed", {"session_id": sess.session_id, "scene": target, "summary": summary.model_dump(mode="json"),
                         "parse_source": reading.source, "refinements": list(trace.changes),
+                        "linked": [x.model_dump(mode="json") for x in sess.linked],
                         "timings_ms": dict(trace.timings_ms)})  # fmt: skip
         with trace.stage("embed"):
             interest = read.interest(summary, sess, target, self._embedder, self._hints)

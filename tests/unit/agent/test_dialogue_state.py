@@ -151,3 +151,15 @@ def test_feedback_in_a_session_is_part_of_its_state(store):
         rec.feedback(None, first, "love", session_id=one.session_id)
     with pytest.raises(UsageError, match="no profile store"):
         Recommender(store, profiles=None).feedback(None, first, "like")
+
+
+def test_what_the_person_says_they_did_is_linked_used_as_history_and_never_shown(store):
+    rec = Recommender(store)
+    one = rec.turn("I bought the winsor newton watercolor paint set on my PC; now office supplies on my phone", k=5)
+    assert [x.item_id for x in one.linked] == ["a1"]
+    assert any("Winsor" in n or "winsor" in n for n in one.notes)
+    assert one.scene == "office"
+    two = rec.turn("I also loved the hp 61 black ink cartridge", session_id=one.session_id, k=14)
+    assert {x.item_id for x in two.linked} == {"a1", "o1"}  # a film seen, an item owned: in the target scene too
+    assert "o1" not in {i.item_id for i in two.items}
+    assert two.scene == "office"

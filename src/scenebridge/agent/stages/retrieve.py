@@ -38,8 +38,12 @@ def query_for(scene: str, interest: Interest, sess: Session, profiles: ProfileSt
         exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
     # What they said they have (linked), have seen or disliked in this conversation does not come back.
     exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
-    return RerankQuery(scene=scene, history=history, interest_vector=interest.vector, interests=interest.names,
-                       exclude=exclude, interest_vectors=interest.vectors)  # fmt: skip
+    # What they said they did elsewhere is their history for a person with no id, weighted by how sure the link is.
+    said = [x for x in sess.linked if x.scene != scene and x.action != "disliked" and x.item_id not in history]
+    weights = [1.0] * len(history) + [x.confidence for x in said] if said else None
+    return RerankQuery(scene=scene, history=[*history, *(x.item_id for x in said)], interest_vector=interest.vector,
+                       interests=interest.names, exclude=exclude, interest_vectors=interest.vectors,
+                       history_weights=weights)  # fmt: skip
 
 
 def exclusion_filter(summary: InterestSummary, reader: SemanticGlossary | None, scene: str) -> ExclusionFilter:
