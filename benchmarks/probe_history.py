@@ -1,9 +1,10 @@
 """Probe the history path: full turns said by dataset users with their real cross-scene history, dumped as JSON.
 
 Run it before and after a change to the reranker or the store's search and ``cmp`` the two files: every item id,
-score (``repr``, so exact), order and evidence of each turn, and the fusion reranker's own behaviour candidates and
-scores, must match. Only APIs that older commits have too are used, so the same script runs against a
-``git worktree`` of an earlier commit (``PYTHONPATH=WORKTREE/src``).
+score (``repr``, so exact), order and evidence (as data, without the agent's wording) of each turn, and the fusion
+reranker's own behaviour candidates and scores, must match. Run both sides on the same agent code: two
+``git worktree``s of one commit, one with ``src/scenebridge/rerank`` from the earlier commit, each run with
+``PYTHONPATH=WORKTREE/src`` (only APIs that older commits have too are used).
 
     python benchmarks/probe_history.py --store /work/check/store-ao --reranker /work/check/model-ao \
         --data /work/shared/datasets/amazon-art-office --out /tmp/probe-after.json
@@ -44,8 +45,13 @@ def probe_users(data: Path, source: str, n: int) -> list[tuple[str, list[str]]]:
     return [(u, by_user[u]) for u in wanted if len(by_user.get(u, [])) >= 3][:n]
 
 
+def _evidence(evidence: list[Any]) -> list[dict[str, Any]]:
+    """The evidence as the reranker gave it (its wording, ``text``, is the agent's and follows the statement)."""
+    return [e.model_dump(exclude={"text"}) for e in evidence]
+
+
 def _scored(found: list[Any]) -> list[dict[str, Any]]:
-    return [{"id": s.item_id, "score": repr(s.score), "evidence": [e.model_dump() for e in s.evidence]} for s in found]
+    return [{"id": s.item_id, "score": repr(s.score), "evidence": _evidence(s.evidence)} for s in found]
 
 
 def main() -> None:
@@ -74,7 +80,7 @@ def main() -> None:
             res = rec.turn(text, scene=target, user_id=user)
             turn = {"user": user, "text": text, "scene": res.scene,
                     "items": [{"id": i.item_id, "score": repr(i.score),
-                               "evidence": [e.model_dump() for e in i.evidence]} for i in res.items]}  # fmt: skip
+                               "evidence": _evidence(i.evidence)} for i in res.items]}  # fmt: skip
             vec = rec.query_embedder.embed([res.summary.text() or target])[0]
             query = RerankQuery(scene=target, history=history, interest_vector=vec, interests=["probe"])
             model.clear_cache()

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Before/after of the history path, back to back: `bench turn --history` on two git worktrees of the same commit,
+# "A" with src/scenebridge/rerank taken from BASE (the reranker before the change), "B" as committed; the same
+# harness, store, model and users in both. Runs alternate (A B A B ...) so that drifting load falls on both.
+#   benchmarks/ab_history.sh BASE STORE MODEL DATA OUTDIR [PASSES]
+set -euo pipefail
+base=$1 store=$2 model=$3 data=$4 out=$5 passes=${6:-3}
+root=$(git rev-parse --show-toplevel)
+mkdir -p "$out"
+for t in A B; do
+  [ -d "$out/$t" ] || git -C "$root" worktree add --detach "$out/$t" HEAD >/dev/null
+done
+git -C "$out/A" checkout "$base" -- src/scenebridge/rerank
+for i in $(seq 1 "$passes"); do
+  for t in A B; do
+    echo "$t$i $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+    PYTHONPATH="$out/$t/src" nice -n 5 "$root/.venv/bin/python" -m scenebridge.cli bench turn --store "$store" \
+      --embedder use-multilingual --reranker "$model" --history "$data" --scenes office --llm none --repeat 3 \
+      --out "$out/$t$i.json" >"$out/$t$i.log" 2>&1
+  done
+done
