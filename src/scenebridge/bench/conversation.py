@@ -134,7 +134,7 @@ def bench_conversation(
         convs.append(conv)
         log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, "
             f"replay {conv['replay_hit_turn']}")  # fmt: skip
-    return _summarise(convs, split, chosen, truth, top, references, backend, users, turns, k, start)
+    return _summarise(convs, split, chosen, truth, references, backend, users, turns, k, start)
 
 
 def check_options(lang: str, users: str, turns: int, people: int) -> None:
@@ -225,7 +225,7 @@ def _converse(
 
 def _summarise(
     convs: list[dict[str, Any]], split: CrossSceneSplit, users: list[str], truth: dict[str, set[str]],
-    top: list[str], refs: Sequence[Reference], backend: str, which: str, turns: int, k: int, start: float,
+    refs: Sequence[Reference], backend: str, which: str, turns: int, k: int, start: float,
 ) -> ConversationBench:  # fmt: skip
     n = len(convs)
     hits = [c["hit_turn"] for c in convs]
@@ -237,7 +237,7 @@ def _summarise(
     mentioned = sum(len(c["mentioned"]) for c in convs)
     times = [ms for c in convs for ms in c["turn_ms"]]
     notes: list[str] = []
-    name, ref_ndcg = reference_ndcg(refs, split, users, truth, k, notes)
+    name, ref_ndcg = reference_ndcg(refs, split, users, truth, 10, notes)  # NDCG@10 whatever k the hits use
     if not links:
         notes.append("no item was linked in any turn: link precision is undefined")
     refused = [e for c in convs for e in (*c["errors"], *c["replay_errors"])]
@@ -254,12 +254,13 @@ def _summarise(
         linked=len(links), linked_own=own, link_precision=own / len(links) if links else None,
         mention_recall=sum(c["mentions_linked"] for c in convs) / mentioned if mentioned else 0.0,
         first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name, reference_ndcg=ref_ndcg,
-        popularity_ndcg=float(np.mean([ndcg_at(top, truth[c["user_id"]], k) for c in convs])),
+        popularity_ndcg=float(np.mean([ndcg_at(popular(split, 10), truth[c["user_id"]], 10) for c in convs])),
         first_turn_scene_accuracy=sum(c["first_scene"] == split.target for c in convs) / n,
         refused=len(refused), scene_told=sum(c["scene_told"] for c in convs),
         replay_scene_told=sum(c["replay_scene_told"] for c in convs),
         replay_first_differs=sum(c["replay_first_differs"] for c in convs),
-        turn_ms_p50=round(float(np.percentile(times, 50)), 1), turn_ms_p95=round(float(np.percentile(times, 95)), 1),
+        turn_ms_p50=round(float(np.percentile(times, 50)), 1) if times else 0.0,
+        turn_ms_p95=round(float(np.percentile(times, 95)), 1) if times else 0.0,
         wall_s=round(time.perf_counter() - start, 1), notes=notes, conversations=convs,
     )  # fmt: skip
 
