@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,24 @@ class SessionStore:
             if self._sessions.get(sess.session_id) is sess:
                 self._write(sess, data)
                 self._sweep()
+
+    def edit(
+        self, sess: Session, *, scene: str | None = None, remove_exclusions: Sequence[str] = ()
+    ) -> Session:
+        """Edits what a session has established (a face's "change the scene" / "remove this exclusion"), holding its
+        lock (not while one of its turns runs), and saves it. The scene is checked by the caller."""
+        drop = {e.strip().lower() for e in remove_exclusions}
+        with sess.lock:
+            if scene is not None:
+                sess.scene = scene
+                if not sess.turns:
+                    sess.start_scene = scene
+            if sess.summary is not None:
+                # The summary's scene is what a follow-up keeps: it must move with the session's.
+                sess.summary.scene = scene or sess.summary.scene
+                sess.summary.exclusions = [e for e in sess.summary.exclusions if e.strip().lower() not in drop]
+            self.save(sess)
+        return sess
 
     def log_turn(self, session_id: str, record: TurnRecord) -> bool:
         """Appends a turn to a session's log (the oldest beyond ``turn_log`` goes) and saves it; False when gone."""

@@ -216,7 +216,7 @@ class Recommender:
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):
             titles = explain.titles_for(shown, found, self._store)
-            explain.word_evidence(shown, titles)
+            explain.word_evidence(shown, titles, summary.language)
         emit("ranked", {"items": [_card(n, r) for n, r in enumerate(shown, 1)], "timings_ms": dict(trace.timings_ms)})
         with trace.stage("explain"):
             explanations = explain.explain(shown, found, titles, interest.names, summary.language, self._explain,

@@ -59,9 +59,12 @@ def _phrase(lang: str, key: str, measure: str, interest: str, title: str, people
                                  scene=zh_scene(scene) if lang == "zh" else scene)  # fmt: skip
 
 
-def with_text(evidence: Iterable[Evidence], titles: Mapping[str, str], item_scene: str) -> list[Evidence]:
-    """The evidence with :attr:`~scenebridge.rerank.api.Evidence.text` filled (English), for results and tools."""
-    return [ev.model_copy(update={"text": evidence_phrase(ev, titles, item_scene)}) for ev in evidence]
+def with_text(
+    evidence: Iterable[Evidence], titles: Mapping[str, str], item_scene: str, language: str = "en"
+) -> list[Evidence]:
+    """The evidence with :attr:`~scenebridge.rerank.api.Evidence.text` filled in ``language``, for results and
+    tools."""
+    return [ev.model_copy(update={"text": evidence_phrase(ev, titles, item_scene, language)}) for ev in evidence]
 
 
 def explanation(title: str, scene: str, reasons: Sequence[str], language: str = "en") -> str:

@@ -157,17 +157,7 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
         if body.scene is not None and body.scene not in rec.scenes:
             msg = f"unknown scene {body.scene!r}; the store's scenes are: {', '.join(rec.scenes)}"
             raise UsageError(msg)
-        drop = {e.strip().lower() for e in body.remove_exclusions}
-        with sess.lock:  # not while a turn of this session runs
-            if body.scene is not None:
-                sess.scene = body.scene
-                if not sess.turns:
-                    sess.start_scene = body.scene
-            if sess.summary is not None:
-                # The summary's scene is what a follow-up keeps: it must move with the session's.
-                sess.summary.scene = body.scene or sess.summary.scene
-                sess.summary.exclusions = [e for e in sess.summary.exclusions if e.strip().lower() not in drop]
-            sessions.save(sess)
+        sessions.edit(sess, scene=body.scene, remove_exclusions=body.remove_exclusions)
         return SessionInfo(**sess.info())
 
     @v1.get("/sessions/{session_id}", response_model=SessionInfo, summary="A session's turns")

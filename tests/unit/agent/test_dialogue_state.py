@@ -11,7 +11,7 @@ from scenebridge.agent.followup import read_refinement
 from scenebridge.agent.session import SessionStore
 from scenebridge.agent.summary import InterestSummary, Topic
 from scenebridge.agent.turn import Recommender
-from scenebridge.errors import UsageError
+from scenebridge.errors import LLMError, UsageError
 from scenebridge.llm.fake import ScriptedLLM
 from tests.unit.turn_fixtures import build_store, summary_json
 
@@ -163,3 +163,10 @@ def test_what_the_person_says_they_did_is_linked_used_as_history_and_never_shown
     assert {x.item_id for x in two.linked} == {"a1", "o1"}  # a film seen, an item owned: in the target scene too
     assert "o1" not in {i.item_id for i in two.items}
     assert two.scene == "office"
+
+
+def test_an_llm_that_fails_is_said_in_the_notes(store):
+    rec = Recommender(store, llm=ScriptedLLM([LLMError("the LLM did not answer within 1 s")]), classifier=None)
+    res = rec.turn("pens for the office", k=3)
+    assert res.parse_source == "fallback"
+    assert any("did not answer" in n and "lexical parser" in n for n in res.notes)

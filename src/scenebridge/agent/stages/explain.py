@@ -27,10 +27,10 @@ def titles_for(items: Sequence[ItemRecord], known: Sequence[ItemRecord], store: 
     return titles
 
 
-def word_evidence(items: Sequence[ItemRecord], titles: dict[str, str]) -> None:
-    """Fills each reason's English ``text`` (results and tools show it)."""
+def word_evidence(items: Sequence[ItemRecord], titles: dict[str, str], language: str = "en") -> None:
+    """Fills each reason's ``text`` in the statement's language (results, tools and the page show it)."""
     for r in items:
-        r.evidence = with_text(r.evidence, titles, r.scene)
+        r.evidence = with_text(r.evidence, titles, r.scene, language)
 
 
 def explain(

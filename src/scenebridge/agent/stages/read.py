@@ -15,7 +15,7 @@ from scenebridge.agent.query_embed import QueryEmbedder
 from scenebridge.agent.result import Trace
 from scenebridge.agent.session import Session
 from scenebridge.agent.summary import InterestSummary
-from scenebridge.agent.wording import change
+from scenebridge.agent.wording import change, note
 from scenebridge.errors import UsageError
 from scenebridge.store.chroma import ItemStore
 
@@ -64,11 +64,13 @@ def read_statement(
     if prev is None:
         parsed = parse(text)
         merged, source = parsed.summary, parsed.source
+        _fallback_note(parsed, trace)
     else:
         lex = lexical_delta(text, prev, scenes, scene_hints)
         if lex.scene is not None and not is_pure_refinement(text, ref):
             parsed = parse(text)
             merged, source = parsed.summary.model_copy(deep=True), parsed.source
+            _fallback_note(parsed, trace)
             merged.scene = lex.scene
             merged.exclusions = _union(prev.exclusions, merged.exclusions)
             merged.mentioned = [*prev.mentioned, *merged.mentioned][:12]
@@ -92,6 +94,12 @@ def read_statement(
     if ref.more_like is not None:
         trace.changes.append(_anchor(sess, ref.more_like, store))
     return Reading(merged, source, anchored=ref.more_like is not None)
+
+
+def _fallback_note(parsed: ParseResult, trace: Trace) -> None:
+    """Says when the LLM failed (a timeout, an unusable answer) and the lexical parser read the statement."""
+    if parsed.source == "fallback" and parsed.errors:
+        trace.notes.append(note("llm_fallback", error=parsed.errors[-1][:200]))
 
 
 def _anchor(sess: Session, position: int, store: ItemStore) -> str:
