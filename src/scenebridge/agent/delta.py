@@ -24,7 +24,15 @@ from scenebridge.errors import LLMError
 from scenebridge.llm.protocol import LLM, Message
 from scenebridge.prompts import load_prompt
 
-__all__ = ["StateDelta", "apply_delta", "delta_schema", "lexical_delta", "llm_delta", "merge_deltas"]
+__all__ = [
+    "StateDelta",
+    "apply_delta",
+    "delta_schema",
+    "lexical_delta",
+    "llm_delta",
+    "merge_constraints",
+    "merge_deltas",
+]
 
 MAX_TOPICS = 8
 # Words of a follow-up about the conversation itself, not about what is wanted.
@@ -147,8 +155,11 @@ def llm_delta(llm: LLM, prev: InterestSummary, text: str, max_tokens: int = 120)
     low = text.lower()
     have_topics = {t.name.lower(): t.name for t in prev.topics}
     have_excl = {e.lower(): e for e in prev.exclusions}
-    delta.remove_topics = [have_topics[t.lower()] for t in delta.remove_topics if t.lower() in have_topics]
-    delta.remove_exclusions = [have_excl[e.lower()] for e in delta.remove_exclusions if e.lower() in have_excl]
+    # Only what was there, and what the message speaks of: small models "remove" everything and add it back.
+    delta.remove_topics = [have_topics[t.lower()] for t in delta.remove_topics
+                           if t.lower() in have_topics and _spoken_of(t, low)]  # fmt: skip
+    delta.remove_exclusions = [have_excl[e.lower()] for e in delta.remove_exclusions
+                               if e.lower() in have_excl and _spoken_of(e, low)]  # fmt: skip
     # A wrong exclusion silently hides good items: none without a negation cue in the message.
     delta.add_exclusions = [e for e in delta.add_exclusions if _NEG_CUE.search(low) and not _constraint_word(e)]
     delta.add_topics = [t for t in delta.add_topics if t.lower() not in _NOISE and not _constraint_word(t)
@@ -189,7 +200,7 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     new.exclusions = [e for e in _union(prev.exclusions, delta.add_exclusions) if e.lower() not in lifted][:12]
     changes += [change("exclusion", phrase=e) for e in delta.add_exclusions if e.lower() not in lifted]
     changes += [change("exclusion_removed", phrase=e) for e in delta.remove_exclusions]
-    _merge_constraints(new.constraints, delta.constraints, changes)
+    merge_constraints(new.constraints, delta.constraints, changes)
     known = {m.text.lower() for m in prev.mentioned}
     new.mentioned = [*prev.mentioned, *(m for m in delta.mentioned if m.text.lower() not in known)][:12]
     new.context = SceneContext(before=delta.context.before or prev.context.before,
@@ -203,7 +214,8 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     return new
 
 
-def _merge_constraints(have: Constraints, said: Constraints, changes: list[str]) -> None:
+def merge_constraints(have: Constraints, said: Constraints, changes: list[str]) -> None:
+    """Sets on ``have`` what ``said`` states (unset fields change nothing); each change is appended in words."""
     for name in ("price_max", "price_min", "level", "year_min", "year_max", "brand"):
         value = getattr(said, name)
         if value is not None and value != getattr(have, name):
@@ -218,6 +230,15 @@ def _merge_constraints(have: Constraints, said: Constraints, changes: list[str])
             have.other.append(phrase)
             changes.append(change("cheaper") if phrase == "cheaper" else change("constraint", name="other",
                                                                                  value=phrase))  # fmt: skip
+
+
+def _spoken_of(phrase: str, message: str) -> bool:
+    """True when the (lower-cased) message names the phrase or one of its words (3+ letters, or a Chinese word)."""
+    low = phrase.lower()
+    if low in message:
+        return True
+    words = re.findall(r"[a-z0-9]{3,}|[\u4e00-\u9fff]{2,}", low)
+    return any(w in message for w in words if w not in ("too", "the", "and"))
 
 
 def _constraint_word(phrase: str) -> bool:

@@ -84,7 +84,7 @@ def test_the_llm_delta_is_checked_against_the_message_and_the_state():
     answer = {"add_topics": ["desk lamp"], "remove_topics": ["ink", "never there"], "add_exclusions": ["pencils"],
               "remove_exclusions": ["paper"], "newer": True, "no_sequels": False}  # fmt: skip
     llm = ScriptedLLM([json.dumps(answer)])
-    delta = llm_delta(llm, _prev(exclusions=["paper"]), "I'd like a desk lamp and drop the ink")
+    delta = llm_delta(llm, _prev(exclusions=["paper"]), "I'd like a desk lamp and drop the ink; paper is fine")
     assert delta is not None
     assert delta.remove_topics == ["ink"]  # what was never in the state cannot be removed
     assert delta.add_exclusions == []  # no negation cue in the message
@@ -170,3 +170,12 @@ def test_an_llm_that_fails_is_said_in_the_notes(store):
     res = rec.turn("pens for the office", k=3)
     assert res.parse_source == "fallback"
     assert any("did not answer" in n and "lexical parser" in n for n in res.notes)
+
+
+def test_the_llm_cannot_lift_or_drop_what_the_message_does_not_speak_of():
+    answer = {"add_topics": ["gel pens"], "remove_topics": ["gel pens", "ink"], "add_exclusions": [],
+              "remove_exclusions": ["too gory"], "newer": True, "no_sequels": True}  # fmt: skip
+    delta = llm_delta(ScriptedLLM([json.dumps(answer)]), _prev(exclusions=["too gory"]), "Something newer, no sequels")
+    assert delta is not None
+    assert delta.remove_topics == []
+    assert delta.remove_exclusions == []

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenebridge.agent.delta import StateDelta, apply_delta, lexical_delta, merge_deltas
+from scenebridge.agent.delta import StateDelta, apply_delta, lexical_delta, merge_constraints, merge_deltas
 from scenebridge.agent.followup import is_pure_refinement, read_refinement
 from scenebridge.agent.lexical import default_scene_hints
 from scenebridge.agent.parse import ParseResult
@@ -74,6 +74,8 @@ def read_statement(
             merged.scene = lex.scene
             merged.exclusions = _union(prev.exclusions, merged.exclusions)
             merged.mentioned = [*prev.mentioned, *merged.mentioned][:12]
+            stated, merged.constraints = merged.constraints, prev.constraints.model_copy(deep=True)
+            merge_constraints(merged.constraints, stated, [])  # "no sequels" still holds in the new scene
             sess.anchor, sess.anchor_vector = None, None
         elif is_pure_refinement(text, ref) or delta is None:
             merged = apply_delta(prev, lex, trace.changes)
