@@ -1,16 +1,18 @@
 #!/bin/bash
-# Before/after of the history path, back to back: `bench turn --history` on two git worktrees of the same commit,
-# "A" with src/scenebridge/rerank taken from BASE (the reranker before the change), "B" as committed; the same
-# harness, store, model and users in both. Runs alternate (A B A B ...) so that drifting load falls on both.
-#   benchmarks/ab_history.sh BASE STORE MODEL DATA OUTDIR [PASSES]
+# Before/after of the history path, back to back: `bench turn --history` on two git worktrees of commit AT, "A" with
+# src/scenebridge/rerank taken from BASE (the reranker before the change), "B" with it from AFTER; the same harness,
+# agent, store, model and users in both. Runs alternate (A B A B ...) so that drifting load falls on both. AT must be
+# a commit whose agent the BASE reranker can serve (from 74a450c on the agent passes RerankQuery.history_weights).
+#   benchmarks/ab_history.sh BASE AFTER AT STORE MODEL DATA OUTDIR [PASSES]
 set -euo pipefail
-base=$1 store=$2 model=$3 data=$4 out=$5 passes=${6:-3}
+base=$1 after=$2 at=$3 store=$4 model=$5 data=$6 out=$7 passes=${8:-3}
 root=$(git rev-parse --show-toplevel)
 mkdir -p "$out"
 for t in A B; do
-  [ -d "$out/$t" ] || git -C "$root" worktree add --detach "$out/$t" HEAD >/dev/null
+  [ -d "$out/$t" ] || git -C "$root" worktree add --detach "$out/$t" "$at" >/dev/null
 done
 git -C "$out/A" checkout "$base" -- src/scenebridge/rerank
+git -C "$out/B" checkout "$after" -- src/scenebridge/rerank
 for i in $(seq 1 "$passes"); do
   for t in A B; do
     echo "$t$i $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
