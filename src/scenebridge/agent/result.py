@@ -92,6 +92,7 @@ class RecommendedItem(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     explanation: str = ""
     explanation_source: Literal["template", "llm"] = "template"
+    attrs: dict[str, Any] = Field(default_factory=dict, description="year, price, brand, description, if known")
 
 
 class TurnResult(BaseModel):

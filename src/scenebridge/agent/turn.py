@@ -374,4 +374,5 @@ def _quiet(event: str, data: dict[str, Any]) -> None:
 def _card(rank: int, rec: ItemRecord) -> dict[str, Any]:
     """A ranked item as the stream shows it before its explanation is there."""
     return {"rank": rank, "item_id": rec.item_id, "title": rec.title, "category": rec.category, "scene": rec.scene,
-            "score": rec.score, "evidence": [e.model_dump(mode="json") for e in rec.evidence]}  # fmt: skip
+            "score": rec.score, "evidence": [e.model_dump(mode="json") for e in rec.evidence],
+            "attrs": dict(rec.attrs)}  # fmt: skip

@@ -73,7 +73,7 @@ def recommended(items: Sequence[ItemRecord], explanations: Sequence[Explanation]
     return [
         RecommendedItem(rank=n, item_id=r.item_id, title=r.title, category=r.category, scene=r.scene,
                         score=round(r.score or 0.0, 6), evidence=r.evidence, explanation=e.text,
-                        explanation_source=e.source)
+                        explanation_source=e.source, attrs=dict(r.attrs))
         for n, (r, e) in enumerate(zip(items, explanations, strict=True), start=1)
     ]  # fmt: skip
 
