@@ -132,8 +132,9 @@ def bench_conversation(
         conv = _converse(rec, person, turns, k, truth[user], catalogue)
         conv["popularity_hit"] = person.target in top
         convs.append(conv)
-        log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, "
-            f"replay {conv['replay_hit_turn']}")  # fmt: skip
+        ms = conv["turn_ms"]
+        log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, replay "
+            f"{conv['replay_hit_turn']}; {len(ms)} turns, mean {np.mean(ms) if ms else 0:.0f} ms")  # fmt: skip
     return _summarise(convs, split, chosen, truth, references, backend, users, turns, k, start)
 
 
