@@ -42,6 +42,11 @@ MOVIES = [
     ("m12", "Fargo (1996)", "Crime|Drama|Thriller"),
     ("m13", "Antz (1998)", "Animation|Children's"),
     ("m14", "Aliens (1986)", "Action|Sci-Fi|Thriller|War"),
+    ("m15", "Terminator 2: Judgment Day (1991)", "Action|Sci-Fi|Thriller"),
+    ("m16", "Scream (1996)", "Horror|Thriller"),
+    ("m17", "Scream 2 (1997)", "Horror|Thriller"),
+    ("m18", "Cube (1997)", "Horror|Sci-Fi|Thriller"),
+    ("m19", "Event Horizon (1997)", "Horror|Sci-Fi|Thriller"),
 ]
 BOOKS = [("b1", "Dune", "Sci-Fi|Adventure"), ("b2", "The Hobbit", "Fantasy|Adventure"),
          ("b3", "Gone Girl", "Crime|Thriller"), ("b4", "It", "Horror|Thriller")]  # fmt: skip
@@ -53,9 +58,9 @@ COMEDY = {i for i, _, c in MOVIES if "Comedy" in c}
 def home(tmp_path_factory) -> Path:
     """A data home with a small real store (use-multilingual, the default embedder) and its embedding cache."""
     root = tmp_path_factory.mktemp("home")
-    rows = [(i, "movies", t, c) for i, t, c in MOVIES] + [(i, "books", t, c) for i, t, c in BOOKS]
+    rows = [(i, "movies", t, c, int(t[-5:-1])) for i, t, c in MOVIES] + [(i, "books", t, c, None) for i, t, c in BOOKS]
     store = ItemStore(cached_embedder("use-multilingual", root / "cache" / "embeddings.sqlite"), path=root / "store")
-    store.index(pd.DataFrame(rows, columns=["item_id", "scene", "title", "category"]))
+    store.index(pd.DataFrame(rows, columns=["item_id", "scene", "title", "category", "year"]))
     store.embedder.cache.close()
     return root
 
@@ -104,9 +109,9 @@ def test_the_chinese_follow_up_reads_its_exclusion_semantically_under_the_thread
         sid = httpx.post(f"{url}/v1/sessions", json={"scene": "movies"}, headers=user, timeout=30).json()["session_id"]
         first = _turn(url, sid, "I loved Alien and The Terminator; something scary tonight", "ann")
         assert first.status_code == 200, first.text
-        # The scene is given: the lexical path still moves "再推荐几部" to books (a sticky scene is issue 11's item 2);
-        # what this test holds is the exclusion read against the movies' category words in a pool thread.
-        follow = _turn(url, sid, "再推荐几部，不要动画片", "ann", scene="movies")
+        # No scene given: it sticks (the follow-up names none); the exclusion is read against the movies' category
+        # words in a pool thread.
+        follow = _turn(url, sid, "再推荐几部，不要动画片", "ann")
         assert follow.status_code == 200, follow.text  # was 500: sqlite3.ProgrammingError from store/embed.py
         body = follow.json()
         assert body["scene"] == "movies"
@@ -114,6 +119,31 @@ def test_the_chinese_follow_up_reads_its_exclusion_semantically_under_the_thread
         assert any("animation" in n for n in body["notes"]), body["notes"]  # read as the catalogue's word
         assert body["items"]
         assert not ANIMATED & _ids(follow)
+
+
+def test_the_english_dialogue_links_what_was_seen_and_holds_the_scene(home):
+    with serve(home) as (url, _):
+        user = {"X-User-Id": "dee"}
+        sid = httpx.post(f"{url}/v1/sessions", json={}, headers=user, timeout=30).json()["session_id"]
+        first = _turn(url, sid, "I loved Alien and The Terminator; tonight I want something scary but not too gory",
+                      "dee")  # fmt: skip
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["scene"] == "movies"
+        assert {x["item_id"] for x in body["linked"]} == {"m4", "m5"}
+        assert not {"m4", "m5"} & _ids(first)  # what they have seen is not recommended back
+        assert any("Alien (1979)" in n for n in body["notes"]), body["notes"]
+        assert any("Terminator, The (1984)" in n for n in body["notes"]), body["notes"]
+        follow = _turn(url, sid, "I've seen all of those. Something newer, and no sequels", "dee")
+        assert follow.status_code == 200, follow.text
+        nxt = follow.json()
+        assert nxt["scene"] == "movies"  # the scene sticks
+        assert nxt["summary"]["constraints"]["newer"] is True
+        assert nxt["summary"]["constraints"]["no_sequels"] is True
+        assert not _ids(first) & _ids(follow)  # no shown film returns
+        assert set(nxt["state"]["seen"]) == _ids(first)
+        assert not {"m15", "m17"} & _ids(follow)  # Terminator 2, Scream 2: sequels
+        assert all(i["attrs"].get("year", 0) > 1984 for i in nxt["items"]), nxt["items"]
 
 
 def test_a_session_continues_after_kill_9_and_a_restart(home):
