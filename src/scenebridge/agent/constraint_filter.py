@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenebridge.agent.constraints import is_sequel
+from scenebridge.agent.linking import norm_title
 from scenebridge.agent.result import ItemRecord
 from scenebridge.agent.summary import Constraints
 from scenebridge.prompts import load_wording
@@ -34,6 +35,19 @@ from scenebridge.prompts import load_wording
 __all__ = ["ConstraintFilter"]
 
 Keep = Callable[[ItemRecord], bool]
+
+
+_SUBTITLE = re.compile(r"^(?P<base>.+?)\s*(?::|\s-\s|\s–\s)\s*\S")
+
+
+def continues(title: str, titles: Collection[str]) -> bool:
+    """Whether a title is "X: subtitle" (or "X - subtitle") where X is another title of the catalogue ("Alien:
+    Resurrection" after "Alien", "Die Hard: With a Vengeance" after "Die Hard")."""
+    m = _SUBTITLE.match(title.strip())
+    if m is None or not titles:
+        return False
+    base = norm_title(m.group("base"))
+    return bool(base) and base in titles and base != norm_title(title)
 
 
 def _number(rec: ItemRecord, name: str) -> float | None:
@@ -66,6 +80,7 @@ class ConstraintFilter:
     reference: list[Mapping[str, Any]] = field(default_factory=list)
     language: str = "en"
     notes: list[str] = field(default_factory=list)
+    titles: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -74,9 +89,12 @@ class ConstraintFilter:
         attributes: Collection[str] = (),
         reference: Iterable[Mapping[str, Any]] = (),
         language: str = "en",
+        titles: Collection[str] = (),
     ) -> ConstraintFilter:
-        """A filter for one turn."""
-        return cls(constraints, frozenset(attributes), list(reference), "zh" if language == "zh" else "en")
+        """A filter for one turn; ``titles`` are the scene's titles normalised by
+        :func:`~scenebridge.agent.linking.norm_title`: "Alien: Resurrection" continues "Alien" when that is one."""
+        return cls(constraints, frozenset(attributes), list(reference), "zh" if language == "zh" else "en",
+                   titles=frozenset(titles))  # fmt: skip
 
     @property
     def active(self) -> bool:
@@ -184,7 +202,8 @@ class ConstraintFilter:
     def _sequels(self, recs: list[ItemRecord], removed: dict[str, str]) -> list[ItemRecord]:
         if not self.constraints.no_sequels:
             return recs
-        return self._keep(recs, removed, ("no_sequels", {}), lambda r: not is_sequel(r.title))
+        return self._keep(recs, removed, ("no_sequels", {}),
+                          lambda r: not is_sequel(r.title) and not continues(r.title, self.titles))  # fmt: skip
 
     def _brand(self, recs: list[ItemRecord], removed: dict[str, str]) -> list[ItemRecord]:
         brand = (self.constraints.brand or "").strip()

@@ -211,7 +211,8 @@ class Recommender:
         with trace.stage("retrieve"):
             found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
                                       self._behaviour_k, trace,
-                                      retrieve.constraint_filter(summary, self._store, sess, target))  # fmt: skip
+                                      retrieve.constraint_filter(summary, self._store, sess, target,
+                                                                 self._scene_titles(summary, target)))  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):
@@ -237,6 +238,13 @@ class Recommender:
         return result
 
     # -- the stages on their own, for tools ----------------------------------------------------------------------
+
+    def _scene_titles(self, summary: InterestSummary, scene: str) -> list[str]:
+        """The scene's normalised titles when "no sequels" needs them (from the linker's title index)."""
+        if not summary.constraints.no_sequels:
+            return []
+        index = self._linker.index(scene)
+        return index.titles if index is not None else []
 
     def _delta(self, text: str, prev: InterestSummary) -> StateDelta | None:
         """The LLM's state delta for a follow-up (None without an LLM or when it fails)."""

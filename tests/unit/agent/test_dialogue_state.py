@@ -179,3 +179,15 @@ def test_the_llm_cannot_lift_or_drop_what_the_message_does_not_speak_of():
     assert delta is not None
     assert delta.remove_topics == []
     assert delta.remove_exclusions == []
+
+
+def test_a_subtitle_after_another_catalogue_title_is_a_sequel():
+    from scenebridge.agent.constraint_filter import continues
+    from scenebridge.agent.linking import norm_title
+
+    titles = {norm_title(t) for t in ("Alien (1979)", "Die Hard (1988)", "Star Wars (1977)")}
+    assert continues("Alien: Resurrection (1997)", titles)
+    assert continues("Die Hard: With a Vengeance (1995)", titles)
+    assert not continues("Star Wars (1977)", titles)
+    assert not continues("Wallace & Gromit: The Best of Aardman Animation (1996)", titles)
+    assert not continues("Alien: Resurrection (1997)", set())

@@ -4,7 +4,7 @@ exclusions and minus what breaks the constraints on item attributes (year, price
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -51,7 +51,9 @@ def exclusion_filter(summary: InterestSummary, reader: SemanticGlossary | None, 
     return ExclusionFilter.build(summary.exclusions, reader.resolver(scene) if reader is not None else None)
 
 
-def constraint_filter(summary: InterestSummary, store: ItemStore, sess: Session, scene: str) -> ConstraintFilter:
+def constraint_filter(
+    summary: InterestSummary, store: ItemStore, sess: Session, scene: str, titles: Collection[str] = ()
+) -> ConstraintFilter:
     """The summary's attribute constraints as a filter over ``scene``'s items; "newer" and "cheaper" compare with the
     items shown before in the session, marked seen, or linked from what the person mentioned."""
     c = summary.constraints
@@ -59,7 +61,7 @@ def constraint_filter(summary: InterestSummary, store: ItemStore, sess: Session,
     if c.newer or "cheaper" in c.other:
         ids = list(dict.fromkeys([*sess.shown, *sess.seen, *(x.item_id for x in sess.linked)]))
         reference = [h.attrs for h in store.get_items(ids)[0]] if ids else []
-    return ConstraintFilter.build(c, store.attributes(scene), reference, summary.language)
+    return ConstraintFilter.build(c, store.attributes(scene), reference, summary.language, titles=titles)
 
 
 def records(hits: Sequence[Hit], vecs: np.ndarray) -> list[ItemRecord]:
