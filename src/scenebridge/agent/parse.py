@@ -20,6 +20,7 @@ from scenebridge.agent.lexical import (
     scene_evidence,
     want_clause,
 )
+from scenebridge.agent.mentions import merge_mentions
 from scenebridge.agent.summary import InterestSummary, Topic
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.llm.protocol import LLM, Message
@@ -40,6 +41,7 @@ __all__ = [
 
 MAX_STATEMENT_CHARS = 4000
 MAX_TOPICS = 5
+MAX_MENTIONS = 4
 LLM_SCENE_VOTE = 0.05
 _NEG_CUE = re.compile(
     r"\b(?:not?|without|except|excluding|avoid|don'?t|never|nothing|allergic|hate)\b|不要|不想|不需要|别|除了|排除|不包括|过敏|讨厌|不喜欢",
@@ -103,6 +105,21 @@ class WireAnswer(BaseModel):
     scene: str | None = None
     topics: list[str]
     exclusions: list[str] = Field(default_factory=list)
+    mentioned: list[str] = Field(default_factory=list)
+    """What they say they already bought, watched, liked ... (plain phrases; ``{text, action}`` objects accepted).
+    Not asked of the model (not in :func:`wire_schema` nor the prompt): asking for it (prompt v3) cost +24.5 % CPU
+    p50 per statement with the 1.5B model (6.90 -> 8.60 s, one thread) and one scene of 60; the lexical reader fills
+    the mentions. A hosted model that sends it anyway is merged, grounded in the statement."""
+
+    @field_validator("mentioned", mode="before")
+    @classmethod
+    def _mention_phrases(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            texts = [m.get("text") if isinstance(m, dict) else m for m in v]
+            return [t.strip()[:120] for t in texts if isinstance(t, str) and t.strip()][:MAX_MENTIONS]
+        return v
 
     @field_validator("topics", "exclusions", mode="before")
     @classmethod
@@ -213,6 +230,9 @@ def _summary(
         exclusions=_grounded_exclusions(answer.exclusions, lexical.exclusions, text),
         constraints=lexical.constraints.model_copy(),
         language=lexical.language,  # counted from the characters; small models guess it wrong
+        # The model's mentions only where the statement grounds them; the context is always read lexically.
+        mentioned=merge_mentions(text, answer.mentioned, lexical.mentioned),
+        context=lexical.context.model_copy(),
     )
     _merge_safety(summary, lexical)
     return summary
