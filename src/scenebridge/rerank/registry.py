@@ -11,6 +11,7 @@ from scenebridge.plugins import Register, Registry, hookimpl
 from scenebridge.rerank import load_reranker
 from scenebridge.rerank.api import Reranker
 from scenebridge.rerank.content import ContentReranker
+from scenebridge.rerank.prerequisites import prerequisite_reranker
 
 if TYPE_CHECKING:
     from scenebridge.store.chroma import ItemStore
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["RERANKERS", "get_reranker", "register_rerankers"]
 
 RERANKERS: Registry[Reranker] = Registry("reranker", "register_rerankers")
-"""The named rerankers: ``content``, ``fusion``, then every plugin's."""
+"""The named rerankers: ``content``, ``fusion``, ``prerequisites``, then every plugin's."""
 
 
 def get_reranker(spec: str | Path, *, store: ItemStore | None = None, **options: Any) -> Reranker:
@@ -58,3 +59,9 @@ def register_rerankers(register: Register) -> None:
     """The built-in rerankers, registered like any plugin's."""
     register("content", _content, help="interest + history content + retrieval with fixed weights (the default)")
     register("fusion", _fusion, help="fusion:DIR: a trained fusion reranker (scenebridge[train])")
+    register(
+        "prerequisites",
+        prerequisite_reranker,
+        help="prerequisites:RELATIONS: the content reranker, never returning an item whose prerequisites "
+        "(a relations.csv) are not done",
+    )

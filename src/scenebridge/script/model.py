@@ -139,6 +139,8 @@ class Script(_Strict):
         scene: the default scene.
         k: items per answer.
         profiles: users' histories to load first, user id -> item ids (the cross-scene profile).
+        reranker: a named reranker ``NAME[:ARG]`` (``scenebridge plugins``), an ARG path relative to the script file;
+            None: the content reranker.
         turns: the conversation.
     """
 
@@ -152,6 +154,7 @@ class Script(_Strict):
     scene: str | None = None
     k: int = Field(10, ge=1, le=MAX_K)
     profiles: dict[str, list[str]] = Field(default_factory=dict)
+    reranker: str | None = None
     turns: list[Turn] = Field(min_length=1)
     path: Path | None = Field(None, exclude=True)
 
@@ -159,6 +162,14 @@ class Script(_Strict):
         """The catalogue, resolved against the script's folder."""
         base = self.path.parent if self.path is not None else Path.cwd()
         return (base / self.catalogue).resolve()
+
+    def reranker_spec(self) -> str | None:
+        """The reranker spec with a relative ARG path resolved against the script's folder (``prerequisites:x.csv``)."""
+        if self.reranker is None:
+            return None
+        name, sep, arg = self.reranker.partition(":")
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return f"{name}:{(base / arg).resolve()}" if sep and arg and (base / arg).exists() else self.reranker
 
 
 def load_script(path: str | Path) -> Script:

@@ -15,6 +15,7 @@ from scenebridge.agent.turn import Recommender, TurnResult
 from scenebridge.build import build_llm, build_recommender
 from scenebridge.errors import ScenebridgeError
 from scenebridge.llm import ScriptedLLM
+from scenebridge.rerank.registry import get_reranker
 from scenebridge.script.catalogue import open_catalogue
 from scenebridge.script.checks import Failure, Outcome, check_outcome
 from scenebridge.script.model import Script, Turn, load_script
@@ -88,12 +89,14 @@ class ScriptRunner:
 
     def _recommender(self, script: Script, cat: Catalogue, llm: LLM | None) -> Recommender:
         """A recommender for one script: its LLM, explanation mode and k, fresh sessions, a fresh in-memory profile
-        store with the script's histories, and the content reranker."""
+        store with the script's histories, and the script's reranker (the content reranker by default)."""
         profiles = ProfileStore(":memory:")
         for user, history in script.profiles.items():
             profiles.record_many(user, [(i, cat.items[i][0]) for i in history if i in cat.items], "history")
         settings = Settings.load(agent={"explain": script.explain, "k": script.k})
-        return build_recommender(settings=settings, store=cat.store, llm=llm, reranker=None, profiles=profiles,
+        spec = script.reranker_spec()
+        reranker = get_reranker(spec, store=cat.store) if spec is not None else None
+        return build_recommender(settings=settings, store=cat.store, llm=llm, reranker=reranker, profiles=profiles,
                                  sessions=None)  # fmt: skip
 
     def _llm(self, spec: str) -> LLM | None:
