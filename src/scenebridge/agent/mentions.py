@@ -35,7 +35,7 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "YouTube": ("youtube",),
     "Netflix": ("netflix",),
     "Amazon": ("amazon",),
-    "web": ("website", "browser", "网页", "网站"),
+    "web": ("website", "browser", "网页", "网站", "网上"),
 }
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -59,19 +59,20 @@ _TITLE_OBJ = r"(?=\s*(?-i:[\"“'《A-Z0-9]))"  # present-tense "I love X" count
 # (pattern, action): English and Chinese "did" verbs; the object follows the match.
 _VERBS: list[tuple[str, str]] = [
     (r"\bshared\s+(?:some\s+|a few\s+|my\s+|many\s+|lots of\s+)?(?:photos|pictures|pics|videos|snaps)"
-     r"(?:\s+(?:of|from|at|in|taken at))?", "visited"),
-    (r"\btook\s+(?:some\s+|a few\s+|many\s+)?(?:photos|pictures|pics)\s+(?:of|at|in)", "visited"),
-    (r"\b(?:visited|toured|went to|have been to|'ve been to|been to)", "visited"),
-    (r"\b(?:bought|purchased|ordered|picked up|got myself|buying|purchasing|ordering)", "bought"),
+     r"(?:\s+(?:of|from|at|in|taken at))?\b", "visited"),
+    (r"\btook\s+(?:some\s+|a few\s+|many\s+)?(?:photos|pictures|pics)\s+(?:of|at|in)\b", "visited"),
+    (r"\b(?:visited|toured|went to|have been to|'ve been to|been to)\b", "visited"),
+    (r"\b(?:bought|purchased|ordered|picked up|got myself|buying|purchasing|ordering)\b", "bought"),
     (_SUBJ + r"(?:used to\s+)?buy\b", "bought"),
     (r"\b(?:watched|saw|seen|rewatched|binged|streamed|used to watch)\b", "watched"),
-    (r"\b(?:hated|disliked|didn'?t like|did not like|couldn'?t stand|could not stand)", "disliked"),
+    (r"\b(?:hated|disliked|didn'?t like|did not like|couldn'?t stand|could not stand)\b", "disliked"),
     (_SUBJ + r"(?:hate|dislike)\b", "disliked"),
-    (r"\b(?:loved|liked|enjoyed|adored)", "liked"),
+    (r"\b(?:loved|liked|enjoyed|adored)\b", "liked"),
     (_SUBJ + r"(?:love|like|enjoy|adore)\b" + _TITLE_OBJ, "liked"),
-    (r"\b(?:finished|completed|studied|learned|learnt|enrolled in|took the|passed|read)", "studied"),
-    (r"\b(?:owned|i own|we own|i already have|i have an?|i've got an?)", "own"),
-    (r"\b(?:used|have been using|'ve been using)(?!\s+to\b)", "used"),
+    (r"\b(?:finished|completed|studied|learned|learnt|enrolled in|took the|passed|read|"
+     r"have been reading|'ve been reading)\b", "studied"),
+    (r"\b(?:owned|i own|we own|i already have|i have an?|i've got an?)\b", "own"),
+    (r"\b(?:used|have been using|'ve been using)\b(?!\s+to\b)", "used"),
     (r"分享了?(?:一些|很多|几张)?", "visited"),
     (r"去过|去了|参观了|参观过|游览了|游览过|逛了|逛过", "visited"),
     (r"买了|买过|购买了|购买过|入手了|入手过|下单了|一直在买|一直买|常买", "bought"),
@@ -86,7 +87,9 @@ _VERB = re.compile("|".join(f"(?P<v{i}>{p})" for i, (p, _) in enumerate(_VERBS))
 # Where an object ends: punctuation, a clause word, a context ("on my PC"), a time phrase, the next verb.
 _END_EN = (
     r"[,.;!?:()，。；！？：]|\s+(?:but|now|then|which|that|because|since|so|while|when|and then|and i|and we|"
-    r"and now|yesterday|recently|earlier|before|last (?:week|month|year|night|time)|a while ago|ago)\b|"
+    r"and now|yesterday|recently|earlier|before|last (?:week|month|year|night|time)|a while ago|ago|"
+    r"all (?:week|day|month|year|night)|every (?:day|week)|this (?:week|month|year)|"
+    r"for (?:my|our|his|her|their|a|an|the))\b|"
     r"\s+(?:in|at|from|on)\s+(?:the|a|an|my|our)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:shop|store|section|department|aisle|"
     r"category|app|site|website|market)s?\b|"
     r"\s+(?:on|in|from|via|using|with|through|at)\s+(?:my|the|a|an|our|his|her)?\s*(?:"
@@ -100,7 +103,8 @@ _END_ZH = (
 _END = re.compile(_END_EN + "|" + _END_ZH, re.IGNORECASE)
 _SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bas well as\b|\bplus\b|和|与|跟|及|以及|还有)\s*", re.IGNORECASE)
 _LEAD_EN = re.compile(
-    r"^(?:(?:a lot of|lots of|lot of|all of|all the|a few|plenty of|a couple of|a bunch of|a|an|the|some|many|"
+    r"^(?:(?:a lot of|lots of|lot of|a lot about|lots about|about|up on|all of|all the|a few|plenty of|a couple of|"
+    r"a bunch of|a|an|the|some|many|"
     r"several|my|our|his|her|their|all|every|one|two|three|four|five|six|seven|eight|nine|ten|\d+|new|more)\s+)+",
 )
 _LEAD_ZH = re.compile(

@@ -42,6 +42,10 @@ def _read(text: str) -> list[tuple[str, str, str | None]]:
         ("我在微信上分享了格拉斯哥博物馆的照片", [("格拉斯哥博物馆", "visited", "WeChat")]),
         ("I used to buy pens on my PC", [("pens", "bought", "PC")]),
         ("I bought a planner and now need pens", [("planner", "bought", None)]),
+        ("I watched baking shows all week; now I want kitchen gadgets", [("baking shows", "watched", None)]),
+        ("I bought a drafting table for my studio. Now I need desk lamps", [("drafting table", "bought", None)]),
+        ("I've been reading a lot about fermentation. Which mason jars?", [("fermentation", "studied", None)]),
+        ("我之前在网上买了很多咖啡豆，这次想找一个手冲咖啡壶", [("咖啡豆", "bought", "web")]),
     ],
 )  # fmt: skip
 def test_mentions_en_zh(text, expected):
