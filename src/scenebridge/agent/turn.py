@@ -105,7 +105,8 @@ class Recommender:
         self._linker = Linker(store)
         if mirror:
             store.mirror()
-            self._linker.warm()  # the title indexes, before the first mention rather than during it
+            # The title indexes (~1-3 s per 20k items) are built beside the start, not in the first mentioning turn.
+            threading.Thread(target=self._linker.warm, name="scenebridge-titles", daemon=True).start()
         self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
 
     # -- read-only parts -----------------------------------------------------------------------------------------

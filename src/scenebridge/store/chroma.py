@@ -377,6 +377,18 @@ class ItemStore:
             offset += page
         return out
 
+    def titles(self, scene: str) -> list[tuple[str, str]]:
+        """Every ``(item_id, title)`` of a scene: from the mirror, else the metadata alone (no vectors), paged."""
+        if scene in self._mirror:
+            return [(h.item_id, h.title) for h in self._mirror[scene].hits]
+        col, out, page, offset = self._collection(scene), [], 5000, 0
+        while True:
+            got = col.get(include=["metadatas"], limit=page, offset=offset)
+            out += [(i, read_facts(m)[0]) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)]
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
     def vectors(self, scene: str) -> tuple[list[str], np.ndarray]:
         """All item ids and vectors of one scene (for brute-force checks and the reranker)."""
         col = self._collection(scene)
