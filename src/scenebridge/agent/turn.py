@@ -8,6 +8,7 @@ items of the target scene, minus stated exclusions, rejected items and the user'
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -106,7 +107,7 @@ class Recommender:
         if mirror:
             store.mirror()
             # The title indexes (~1-3 s per 20k items) are built beside the start, not in the first mentioning turn.
-            threading.Thread(target=self._linker.warm, name="scenebridge-titles", daemon=True).start()
+            threading.Thread(target=_warm, args=(self._linker,), name="scenebridge-titles", daemon=True).start()
         self._llm_lock = threading.Lock()  # llama.cpp in-process is not thread-safe
 
     # -- read-only parts -----------------------------------------------------------------------------------------
@@ -374,6 +375,14 @@ class Recommender:
         """Deletes a user's profile and ends their sessions; returns the number of profile events deleted."""
         self._sessions.drop_user(user_id)
         return self._profiles.forget(user_id) if self._profiles is not None else 0
+
+
+def _warm(linker: Linker) -> None:
+    """Builds the title indexes; a failure here (a store closed meanwhile) only means the first mention builds them."""
+    try:
+        linker.warm()
+    except Exception:  # a background warm-up must never take the process down
+        logging.getLogger("scenebridge.agent").debug("title index warm-up failed", exc_info=True)
 
 
 def _quiet(event: str, data: dict[str, Any]) -> None:
