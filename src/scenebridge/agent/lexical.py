@@ -43,7 +43,8 @@ _NOW = re.compile(r"\b(?:now|next|currently|these days|today)\b|现在|目前|�
 # Where the wanted scene is named: after a time word or a wish verb ("..., I want to browse art supplies"). Intent
 # keywords are read after time words only ("I'm learning to cook; recommend spices" is still about learning).
 _WISH = re.compile(
-    _NOW.pattern + r"|\b(?:want|would like|looking for|need|show me|recommend|suggest)\b|'d like|需要|推荐|找",
+    _NOW.pattern + r"|\b(?:want|would like|looking for|need|show me|recommend|suggest)\b|'d like"
+    r"|\b(?:i'?m|i am) after\b|需要|推荐|找",
     re.IGNORECASE,
 )
 _PRICE_MAX = re.compile(

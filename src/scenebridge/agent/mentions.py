@@ -215,6 +215,29 @@ def _canon(word: str) -> str:
     return _CTX_WORD.get(low) or _CTX_WORD.get(low.rstrip("s"), word)
 
 
+# "thrillers like Die Hard", "something like 'Heat'", "像《霸王别姬》这样的": a title-like reference is a liked mention
+# wherever it is said (the wish clause included); "more like the second one" is a refinement, not a title.
+_LIKE_REF = re.compile(
+    r"\b(?P<w>[A-Za-z']+)\s+(?:just\s+)?like\s+(?P<en>(?-i:[\"“'A-Z0-9])[^,.;!?]{0,80}?)(?=\s*(?:[.;!?]|,\s*(?:but|no|not|and\s+no)\b|\bbut\b|$))"
+    r"|(?:像|类似)\s*(?P<zh>《[^》]{1,40}》(?:\s*(?:和|、)\s*《[^》]{1,40}》)*)",
+    re.IGNORECASE,
+)
+_ORDINAL_REF = re.compile(r"^(?:the\s+|that\s+)?(?:first|second|third|fourth|fifth|last|\d+)", re.IGNORECASE)
+_NOT_REF = {"i", "we", "you", "they", "he", "she", "would", "i'd", "we'd", "really", "also", "do", "don't", "just",
+            "who", "feel", "looks", "look", "seems", "sounds"}  # fmt: skip
+
+
+def _like_refs(statement: str) -> list[str]:
+    """The titles a statement names as "like X" references."""
+    out: list[str] = []
+    for m in _LIKE_REF.finditer(statement):
+        if m.group("zh"):
+            out += re.findall(r"《([^》]{1,40})》", m.group("zh"))
+        elif m.group("w").lower() not in _NOT_REF and not _ORDINAL_REF.match(m.group("en")):
+            out += [t for t in _objects(m.group("en")) if t[:1].isupper() or t[:1].isdigit()]
+    return out
+
+
 def read_mentions(
     statement: str, scenes: Sequence[str] = (), scene_hints: Mapping[str, Sequence[str]] | None = None
 ) -> tuple[list[Mention], SceneContext]:
@@ -254,6 +277,10 @@ def read_mentions(
             seen.add(text.lower())
             ctx = where[0][1] if where else context.before
             mentions.append(Mention(text=text, action=action, scene=scene, context=ctx))
+    for text in _like_refs(statement):
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            mentions.append(Mention(text=text, action="liked", context=context.before))
     return mentions[:12], context
 
 

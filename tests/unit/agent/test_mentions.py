@@ -107,8 +107,9 @@ def test_merge_keeps_grounded_llm_mentions_only():
     text = "I loved Alien and The Terminator; tonight I want something like Heat"
     lexical, _ = read_mentions(text, SCENES)
     merged = merge_mentions(text, ["The Terminator", "Heat", "Titanic", "them", ""], lexical)
-    # "Heat" is in the wish, "Titanic" is not in the statement, "them" is a pronoun: none is something they did.
-    assert [(m.text, m.action) for m in merged] == [("Alien", "liked"), ("The Terminator", "liked")]
+    # "Titanic" is not in the statement, "them" is a pronoun: neither is something they did; "something like Heat"
+    # is a liked reference, read by the lexical reader itself.
+    assert [(m.text, m.action) for m in merged] == [("Alien", "liked"), ("The Terminator", "liked"), ("Heat", "liked")]
 
 
 def test_merge_adds_what_the_lexical_reader_missed_with_the_nearest_verb():
@@ -143,3 +144,22 @@ def test_the_llm_is_not_asked_for_mentions_but_the_lexical_ones_survive_its_answ
     res = parse_interests(text, ScriptedLLM([json.dumps(answer)]), scenes=SCENES)
     assert [(m.text, m.action, m.context) for m in res.summary.mentioned] == [("水彩颜料", "bought", "PC")]
     assert (res.summary.context.before, res.summary.context.now) == ("PC", "phone")
+
+
+@pytest.mark.parametrize(
+    ("text", "titles"),
+    [
+        ("Recommend some thrillers like Die Hard", ["Die Hard"]),
+        ("thrillers like Heat and Fargo, no comedy", ["Heat", "Fargo"]),
+        ("想看像《霸王别姬》和《活着》这样的电影", ["霸王别姬", "活着"]),
+        ("more like the second one", []),
+        ("show me more like the 2nd one", []),
+        ("I want something like a pen", []),
+        ("I feel like Chinese food", []),
+        ("I would like Pens", []),
+    ],
+)
+def test_a_like_reference_is_a_liked_mention(text, titles):
+    mentions, _ = read_mentions(text, ["comedy", "drama", "thrill"])
+    assert [m.text for m in mentions] == titles
+    assert all(m.action == "liked" for m in mentions)
