@@ -19,7 +19,7 @@ WHEELS := $(or $(SCENEBRIDGE_CACHE),$(HOME)/.cache/scenebridge)/wheels
 SMALL_MODEL := qwen2.5-coder-0.5b
 PORT ?= 8080
 
-.PHONY: run test unit integration lint install clean llama models-small models-default browser serve
+.PHONY: run test unit integration lint install clean llama models-small models-default browser serve examples
 
 install: $(STAMP)
 
@@ -51,6 +51,13 @@ run: $(QS_RUN)/metrics.json $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama m
 	$(SB) recommend "$(QS_SAY_EN)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
 	$(SB) recommend "$(QS_SAY_ZH)" --store $(QS_STORE) --reranker $(QS_MODEL) --scene comedy -k 5
 	@echo "The chat page: run 'make serve', then open http://127.0.0.1:$(PORT)/"
+
+# The three practice cases end to end (examples/*/run.sh: e-commerce across devices, online education, social travel)
+# on the embedded defaults; data from ../shared/datasets beside the checkout.
+examples: llama models-default
+	examples/ecommerce-cross-device/run.sh
+	examples/online-education/run.sh
+	examples/social-travel/run.sh
 
 # The HTTP API and the chat page over the quick-start store and model (Ctrl-C stops it).
 serve: $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama models-default
