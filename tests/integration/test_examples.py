@@ -4,6 +4,7 @@ prerequisite gate for the Junyi exercises."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,4 +44,25 @@ def test_the_junyi_script_fails_without_the_prerequisite_gate(tmp_path):
     ungated.write_text("\n".join(x for x in text.splitlines() if not x.startswith("reranker:")), encoding="utf-8")
     report = run_script(ungated)
     assert not report.ok
-    assert any(f.check == "exclude" for f in report.failures), report.format()
+    assert any(f.check.startswith("exclude") and f.turn == 1 for f in report.failures), report.format()
+
+
+def test_the_courses_conversation_passes_with_the_real_small_model():
+    from scenebridge.llm.models import model_path
+
+    if not model_path("qwen2.5-coder-0.5b").is_file() or not _has_llama():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the real model: `make llama models-small`")
+        pytest.skip("llama-cpp-python or qwen2.5-coder-0.5b is not installed")
+    from scenebridge.script import run_script
+
+    report = run_script(ROOT / "examples" / "online-education" / "conversation.yaml", llm="qwen2.5-coder-0.5b")
+    assert report.ok, report.format() + "\n" + "\n".join(report.transcript)
+
+
+def _has_llama() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
