@@ -82,7 +82,7 @@ def _answer(res: Any) -> str:
 
 def check_prefix_restore(
     labels: Path, spec: str = "qwen2.5-coder-1.5b", scenes: Sequence[str] = ("art", "office"),
-    embedder: str | None = "use-multilingual", limit: int | None = None,
+    embedder: str | None = "use-multilingual", limit: int | None = None, modes: Sequence[str] = MODES,
 ) -> PrefixCheck:  # fmt: skip
     """Parses each statement of ``scenes`` in the three modes, interleaved (one model, one process)."""
     all_scenes, rows = load_labels(labels)
@@ -93,16 +93,20 @@ def check_prefix_restore(
         raise UsageError(msg)
     classifier = SceneClassifier(get_embedder(embedder)) if embedder else None
     parse_interests("warm-up", backend, scenes=all_scenes, classifier=classifier)  # writes the cache file
-    modes = {m: _Mode(backend, m) for m in MODES}
-    answers: dict[str, list[str]] = {m: [] for m in MODES}
-    seconds: dict[str, list[float]] = {m: [] for m in MODES}
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        msg = f"unknown mode(s) {', '.join(unknown)}; the modes are: {', '.join(MODES)}"
+        raise UsageError(msg)
+    llms = {m: _Mode(backend, m) for m in modes}
+    answers: dict[str, list[str]] = {m: [] for m in modes}
+    seconds: dict[str, list[float]] = {m: [] for m in modes}
     for text in texts:
-        for name, llm in modes.items():
+        for name, llm in llms.items():
             t0 = time.perf_counter()
             res = parse_interests(text, llm, scenes=all_scenes, classifier=classifier)
             seconds[name].append(time.perf_counter() - t0)
             answers[name].append(_answer(res))
-    pairs = [("restored", "one-batch"), ("restored", "warm"), ("warm", "one-batch")]
+    pairs = [(a, b) for i, a in enumerate(modes) for b in modes[i + 1 :]]
     differences = {
         f"{a} vs {b}": [f"{t!r}: {x} != {y}" for t, x, y in zip(texts, answers[a], answers[b], strict=True) if x != y]
         for a, b in pairs
