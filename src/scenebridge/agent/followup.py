@@ -31,7 +31,7 @@ _FILLER = re.compile(r"\b(?:please|pls|thanks|ones?|items?|options?|stuff|show m
 
 
 _SEEN = re.compile(
-    r"\b(?:(?:i|we)(?:'ve| have)?\s+(?:already\s+)?(?:seen|watched|read|had|got|bought|tried|done|visited)"
+    r"\b(?:(?:i|we)(?:'ve| have)?\s+(?:already\s+)?(?:seen|watched|read|had|got|bought|tried|done|visited|been\s+to)"
     r"|(?:i|we)\s+(?:already\s+)?(?:own|have))\s+(?:all\s+|both\s+|most\s+)?(?:of\s+)?(?:those|these|them|that|"
     r"the(?:se)?\s+(?:ones|films|movies|items))\b"
     r"|\b(?:seen|watched|had|done)\s+(?:them|those|these)\s+(?:all|already)\b"

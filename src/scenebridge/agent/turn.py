@@ -103,7 +103,9 @@ class Recommender:
         self._classifier: SceneClassifier | None = classifier
         # Exclusions the glossary lacks are read as the catalogue's nearest category word (not with hashing vectors).
         self._reader = SemanticGlossary(store.embedder, store.categories) if semantic else None
-        self._linker = Linker(store)
+        # A one-off process does not build title indexes of big scenes (~2-5 s per 20k items): it links those by the
+        # embedding neighbours alone, each still scored on its title.
+        self._linker = Linker(store, max_titles=200_000 if mirror else 5_000)
         if mirror:
             store.mirror()
             # The title indexes (~1-3 s per 20k items) are built beside the start, not in the first mentioning turn.

@@ -35,6 +35,7 @@ def _prev(**kw) -> InterestSummary:
         ("I've seen all of those. Something newer, and no sequels", True, False),
         ("这些都看过了", True, False),
         ("I already have these", True, False),
+        ("I have been to all of those", True, False),
         ("show them again", False, True),
         ("more like the second one", False, False),
         ("I have seen Alien", False, False),
