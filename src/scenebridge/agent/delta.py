@@ -51,6 +51,10 @@ _ALLOW = re.compile(
     r"|(?:可以有|可以要|也可以要)(?P<zh>[\u4e00-\u9fff\w]{1,12})|(?P<zh2>[\u4e00-\u9fff\w]{1,12})(?:也行|也可以|没关系)",
     re.IGNORECASE,
 )
+_CUE_WORDS = {"not", "no", "without", "never", "none", "不要", "别", "不", "没有", "除了"}
+_RECENT = re.compile(r"\b(?:new|newer|newest|recent|latest|modern|later|after)\b|新|最近|近期|以后|之后", re.IGNORECASE)
+_SEQUEL = re.compile(r"\bsequels?\b|\bpart\s+(?:\d|ii)|\binstall?ments?\b|\bfollow-?ups?\b|续集|续作|第二部",
+                     re.IGNORECASE)  # fmt: skip
 _NEG_CUE = re.compile(r"\b(?:not?|without|except|avoid|don'?t|never|nothing)\b|不要|不想|别|除了|排除", re.IGNORECASE)
 
 
@@ -84,6 +88,8 @@ class StateDelta(BaseModel):
     replace_topics: bool = False
     language: str = "en"
     source: str = "lexical"
+    stated_exclusions: list[str] = Field(default_factory=list)
+    """Every exclusion the message states, new or already in force (a re-stated one is never lifted)."""
 
     @field_validator("add_topics", "remove_topics", "add_exclusions", "remove_exclusions", mode="before")
     @classmethod
@@ -113,7 +119,7 @@ def lexical_delta(
         add_topics=topics, add_exclusions=excl, remove_exclusions=removed, constraints=lex.constraints,
         mentioned=lex.mentioned, context=lex.context, scene=named if named != prev.scene else None,
         replace_topics=bool(_REPLACE.search(text)) or (named is not None and named != prev.scene),
-        language=lex.language, source="lexical",
+        language=lex.language, source="lexical", stated_exclusions=list(lex.exclusions),
     )  # fmt: skip
 
 
@@ -161,11 +167,14 @@ def llm_delta(llm: LLM, prev: InterestSummary, text: str, max_tokens: int = 120)
     delta.remove_exclusions = [have_excl[e.lower()] for e in delta.remove_exclusions
                                if e.lower() in have_excl and _spoken_of(e, low)]  # fmt: skip
     # A wrong exclusion silently hides good items: none without a negation cue in the message.
-    delta.add_exclusions = [e for e in delta.add_exclusions if _NEG_CUE.search(low) and not _constraint_word(e)]
+    delta.add_exclusions = [e for e in delta.add_exclusions if _NEG_CUE.search(low) and not _constraint_word(e)
+                            and e.strip().lower() not in _CUE_WORDS]  # fmt: skip
     delta.add_topics = [t for t in delta.add_topics if t.lower() not in _NOISE and not _constraint_word(t)
                         and t.lower() not in {e.lower() for e in delta.add_exclusions}]  # fmt: skip
-    flags = data.get("newer") is True, data.get("no_sequels") is True
-    delta.constraints = Constraints(newer=flags[0], no_sequels=flags[1])
+    # The flags only where the message speaks of recency or sequels (the 0.5B model sets them for anything).
+    newer = data.get("newer") is True and bool(_RECENT.search(low))
+    sequels = data.get("no_sequels") is True and bool(_SEQUEL.search(low))
+    delta.constraints = Constraints(newer=newer, no_sequels=sequels)
     delta.source = "llm"
     return delta
 
@@ -179,8 +188,12 @@ def merge_deltas(lexical: StateDelta, model: StateDelta | None) -> StateDelta:
     out.add_topics = _union(model.add_topics, [] if model.add_topics else lexical.add_topics)
     out.remove_topics = _union(lexical.remove_topics, model.remove_topics)
     out.add_exclusions = _union(lexical.add_exclusions, model.add_exclusions)
-    out.remove_exclusions = _union(lexical.remove_exclusions, model.remove_exclusions)
-    out.constraints.newer = lexical.constraints.newer or model.constraints.newer
+    stated = [x.lower() for x in lexical.stated_exclusions]
+    out.remove_exclusions = [e for e in _union(lexical.remove_exclusions, model.remove_exclusions)
+                             if not any(x in e.lower() or e.lower() in x for x in stated)]  # fmt: skip
+    # "after 1995" is a year bound, not also "newer".
+    bound = lexical.constraints.year_min is not None
+    out.constraints.newer = lexical.constraints.newer or (model.constraints.newer and not bound)
     out.constraints.no_sequels = lexical.constraints.no_sequels or model.constraints.no_sequels
     out.source = "llm"
     return out

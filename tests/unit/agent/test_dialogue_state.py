@@ -85,7 +85,7 @@ def test_the_llm_delta_is_checked_against_the_message_and_the_state():
     answer = {"add_topics": ["desk lamp"], "remove_topics": ["ink", "never there"], "add_exclusions": ["pencils"],
               "remove_exclusions": ["paper"], "newer": True, "no_sequels": False}  # fmt: skip
     llm = ScriptedLLM([json.dumps(answer)])
-    delta = llm_delta(llm, _prev(exclusions=["paper"]), "I'd like a desk lamp and drop the ink; paper is fine")
+    delta = llm_delta(llm, _prev(exclusions=["paper"]), "I'd like a newer desk lamp and drop the ink; paper is fine")
     assert delta is not None
     assert delta.remove_topics == ["ink"]  # what was never in the state cannot be removed
     assert delta.add_exclusions == []  # no negation cue in the message
@@ -192,3 +192,23 @@ def test_a_subtitle_after_another_catalogue_title_is_a_sequel():
     assert not continues("Star Wars (1977)", titles)
     assert not continues("Wallace & Gromit: The Best of Aardman Animation (1996)", titles)
     assert not continues("Alien: Resurrection (1997)", set())
+
+
+def test_the_llm_delta_cannot_copy_cue_words_lift_a_restated_exclusion_or_set_unsaid_flags():
+    prev = _prev(exclusions=["动画片"])
+    answer = {"add_topics": [], "remove_topics": [], "add_exclusions": ["不要", "no"],
+              "remove_exclusions": ["动画片"], "newer": True, "no_sequels": True}  # fmt: skip
+    text = "再推荐几部，不要动画片"
+    delta = llm_delta(ScriptedLLM([json.dumps(answer)]), prev, text)
+    assert delta is not None
+    assert delta.add_exclusions == []
+    assert not delta.constraints.newer
+    assert not delta.constraints.no_sequels
+    merged = merge_deltas(lexical_delta(text, prev, SCENES, None), delta)
+    assert merged.remove_exclusions == []  # said again, so not lifted
+    year = {"add_topics": [], "remove_topics": [], "add_exclusions": [], "remove_exclusions": [], "newer": True,
+            "no_sequels": False}  # fmt: skip
+    after = merge_deltas(lexical_delta("something after 1995", prev, SCENES, None),
+                         llm_delta(ScriptedLLM([json.dumps(year)]), prev, "something after 1995"))  # fmt: skip
+    assert after.constraints.year_min == 1996
+    assert not after.constraints.newer
