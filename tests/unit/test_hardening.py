@@ -222,8 +222,9 @@ def test_missing_or_corrupt_model_file(tmp_path):
     pytest.importorskip("llama_cpp")
     bad = tmp_path / "corrupt.gguf"
     bad.write_bytes(b"GGUF" + b"\x00garbage" * 1000)
+    llm = get_llm(str(bad))  # the model loads in the background: the error comes with the first use
     with pytest.raises(LLMError, match="corrupt"):
-        get_llm(str(bad))
+        llm.complete([{"role": "user", "content": "hi"}])
 
 
 # -- store faults (a Chroma server down is an integration test) ----------------------------------------------------

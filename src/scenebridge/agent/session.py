@@ -245,9 +245,7 @@ class SessionStore:
                 self._write(sess, data)
                 self._sweep()
 
-    def edit(
-        self, sess: Session, *, scene: str | None = None, remove_exclusions: Sequence[str] = ()
-    ) -> Session:
+    def edit(self, sess: Session, *, scene: str | None = None, remove_exclusions: Sequence[str] = ()) -> Session:
         """Edits what a session has established (a face's "change the scene" / "remove this exclusion"), holding its
         lock (not while one of its turns runs), and saves it. The scene is checked by the caller."""
         drop = {e.strip().lower() for e in remove_exclusions}

@@ -74,7 +74,13 @@ class Expect(_Strict):
     seen_count: int | None = Field(None, ge=0)
 
     _lists = field_validator(
-        "parse_source", "refinements_contain", "include", "include_any", "exclude", "notes_contain", "linked",
+        "parse_source",
+        "refinements_contain",
+        "include",
+        "include_any",
+        "exclude",
+        "notes_contain",
+        "linked",
         mode="before",
     )(_listify)
 
