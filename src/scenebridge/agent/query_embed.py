@@ -52,13 +52,13 @@ class QueryEmbedder:
             if missing:
                 for text, vec in zip(missing, np.asarray(self.inner.embed(missing), dtype=np.float32), strict=True):
                     self._memo[text] = vec
-                while len(self._memo) > self.size:
-                    self._memo.popitem(last=False)
             for t in texts:
                 self._memo.move_to_end(t)
-            if not texts:
-                return np.zeros((0, self.dim), dtype=np.float32)
-            return np.vstack([self._memo[t] for t in texts])
+            out = np.vstack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dim), dtype=np.float32)
+            # Evict after the answer is taken: the oldest entries may be texts of this very call (a KeyError before).
+            while len(self._memo) > max(self.size, len(texts)):
+                self._memo.popitem(last=False)
+            return out
 
 
 @cache

@@ -212,3 +212,14 @@ def test_the_llm_delta_cannot_copy_cue_words_lift_a_restated_exclusion_or_set_un
                          llm_delta(ScriptedLLM([json.dumps(year)]), prev, "something after 1995"))  # fmt: skip
     assert after.constraints.year_min == 1996
     assert not after.constraints.newer
+
+
+def test_the_query_memo_never_evicts_the_texts_it_is_answering():
+    from scenebridge.agent.query_embed import QueryEmbedder
+    from scenebridge.store import HashingEmbedder
+
+    memo = QueryEmbedder(HashingEmbedder(32), size=2)
+    memo.embed(["charm", "mix"])
+    rows = memo.embed(["charm", "bracelet"])  # "charm" is the oldest entry when "bracelet" joins: a KeyError before
+    assert rows.shape == (2, 32)
+    assert memo.embed(["a", "b", "c"]).shape == (3, 32)  # more texts than the memo holds
