@@ -211,7 +211,8 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     changes += [change("topic_removed", phrase=t) for t in delta.remove_topics]
     lifted = {e.lower() for e in delta.remove_exclusions}
     new.exclusions = [e for e in _union(prev.exclusions, delta.add_exclusions) if e.lower() not in lifted][:12]
-    changes += [change("exclusion", phrase=e) for e in delta.add_exclusions if e.lower() not in lifted]
+    had = {e.lower() for e in prev.exclusions}
+    changes += [change("exclusion", phrase=e) for e in delta.add_exclusions if e.lower() not in lifted | had]
     changes += [change("exclusion_removed", phrase=e) for e in delta.remove_exclusions]
     merge_constraints(new.constraints, delta.constraints, changes)
     known = {m.text.lower() for m in prev.mentioned}
