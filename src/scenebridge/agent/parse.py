@@ -48,6 +48,7 @@ _NEG_CUE = re.compile(
     re.IGNORECASE,
 )
 _LEADING_NEG = re.compile(r"^(?:(?:no|not|without|any|don'?t want)\s+|不要|不想要|别|除了)+", re.IGNORECASE)
+_CUE_ONLY = {"not", "no", "without", "except", "excluding", "avoid", "never", "none", "不要", "别", "除了", "排除"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -321,7 +322,8 @@ def _grounded_exclusions(proposed: Sequence[str], lexical: Sequence[str], text: 
     for phrase in proposed:
         bare = _LEADING_NEG.sub("", phrase).strip()
         key = bare.lower()
-        if not bare or key in (k.lower() for k in kept):
+        # A bare cue word ("not", "without", "不要") is the prompt copied back (the 0.5B model does), not a thing.
+        if not bare or key in (k.lower() for k in kept) or key in _CUE_ONLY:
             continue
         at = low.find(key)
         if at < 0 or any(key in e.lower() or e.lower() in key for e in lexical):

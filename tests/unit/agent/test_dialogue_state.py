@@ -223,3 +223,9 @@ def test_the_query_memo_never_evicts_the_texts_it_is_answering():
     rows = memo.embed(["charm", "bracelet"])  # "charm" is the oldest entry when "bracelet" joins: a KeyError before
     assert rows.shape == (2, 32)
     assert memo.embed(["a", "b", "c"]).shape == (3, 32)  # more texts than the memo holds
+
+
+def test_a_parse_never_keeps_a_bare_cue_word_as_an_exclusion(store):
+    answer = json.dumps({"topics": ["scary"], "scene": "office", "exclusions": ["not", "no", "without", "too gory"]})
+    res = Recommender(store, llm=ScriptedLLM([answer]), classifier=None).turn("something scary but not too gory", k=3)
+    assert res.summary.exclusions == ["too gory"]
