@@ -51,3 +51,36 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
     finally:
         srv.shutdown()
+
+
+@contextmanager
+def scenebridge_serve(
+    args: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A real ``scenebridge serve --port PORT ARGS...`` on 127.0.0.1, once its ``/healthz`` answers; yields its URL
+    and process, and stops it afterwards (the test fails with the server's output if it does not start)."""
+    import time
+
+    import httpx
+    import pytest
+
+    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.3)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from scenebridge.store.profiles import ProfileStore
-from tests.helpers import free_port
+from tests.helpers import free_port, scenebridge_serve
 from tests.unit.turn_fixtures import build_store
 
 pytestmark = pytest.mark.integration
@@ -25,24 +24,10 @@ def server(tmp_path_factory):
     profiles = root / "profiles.sqlite"
     ProfileStore(profiles).record("carol", "a1", "art", "like")
     port = free_port()
-    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), "--store", str(store.where),
-           "--embedder", "hashing", "--llm", "none", "--profiles", str(profiles), "--token", TOKEN]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.3)
-    yield url, profiles
-    proc.terminate()
-    proc.wait(timeout=30)
+    args = ["--store", str(store.where), "--embedder", "hashing", "--llm", "none", "--profiles", str(profiles),
+            "--token", TOKEN]  # fmt: skip
+    with scenebridge_serve(args, port, timeout=90) as (url, _):
+        yield url, profiles
 
 
 def test_served_api_end_to_end(server):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 
 from scenebridge.store.chroma import ItemStore
 from scenebridge.store.embed import cached_embedder
-from tests.helpers import free_port
+from tests.helpers import free_port, scenebridge_serve
 
 pytestmark = pytest.mark.integration
 
@@ -71,27 +69,9 @@ def serve(home: Path, port: int | None = None) -> Iterator[tuple[str, subprocess
     port = port or free_port()
     env = {**os.environ, "SCENEBRIDGE_HOME": str(home), "SCENEBRIDGE_CACHE": str(home / "cache")}
     env.pop("SCENEBRIDGE_AGENT_SESSIONS", None)  # the default: $SCENEBRIDGE_HOME/sessions.sqlite
-    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), "--store", str(home / "store"),
-           "--embedder", "use-multilingual", "--llm", "none"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
+    args = ["--store", str(home / "store"), "--embedder", "use-multilingual", "--llm", "none"]
+    with scenebridge_serve(args, port, env=env) as running:
+        yield running
 
 
 def _turn(url: str, sid: str, statement: str, user: str, scene: str | None = None) -> httpx.Response:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +17,12 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
 
 from scenebridge.store.chroma import ItemStore
 from scenebridge.store.embed import cached_embedder
-from tests.helpers import ROOT, free_port, send_json
+from tests.helpers import ROOT, free_port, scenebridge_serve, send_json
 from tests.helpers import serve as serve_handler
 
 pytestmark = pytest.mark.integration
@@ -49,27 +46,10 @@ def home(tmp_path_factory) -> Path:
 @contextmanager
 def serve(home: Path, llm: str = "none", env: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
     """`scenebridge serve` on 127.0.0.1 over the home's store; yields its URL and process."""
-    port = free_port()
     full = {**os.environ, "SCENEBRIDGE_HOME": str(home), **(env or {})}
-    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), "--store", str(home / "store"),
-           "--embedder", "use-multilingual", "--llm", llm]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
+    args = ["--store", str(home / "store"), "--embedder", "use-multilingual", "--llm", llm]
+    with scenebridge_serve(args, free_port(), env=full, timeout=180) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
