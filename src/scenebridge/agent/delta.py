@@ -32,6 +32,7 @@ __all__ = [
     "llm_delta",
     "merge_constraints",
     "merge_deltas",
+    "union_phrases",
 ]
 
 MAX_TOPICS = 8
@@ -185,11 +186,11 @@ def merge_deltas(lexical: StateDelta, model: StateDelta | None) -> StateDelta:
     if model is None:
         return lexical
     out = lexical.model_copy(deep=True)
-    out.add_topics = _union(model.add_topics, [] if model.add_topics else lexical.add_topics)
-    out.remove_topics = _union(lexical.remove_topics, model.remove_topics)
-    out.add_exclusions = _union(lexical.add_exclusions, model.add_exclusions)
+    out.add_topics = union_phrases(model.add_topics, [] if model.add_topics else lexical.add_topics)
+    out.remove_topics = union_phrases(lexical.remove_topics, model.remove_topics)
+    out.add_exclusions = union_phrases(lexical.add_exclusions, model.add_exclusions)
     stated = [x.lower() for x in lexical.stated_exclusions]
-    out.remove_exclusions = [e for e in _union(lexical.remove_exclusions, model.remove_exclusions)
+    out.remove_exclusions = [e for e in union_phrases(lexical.remove_exclusions, model.remove_exclusions)
                              if not any(x in e.lower() or e.lower() in x for x in stated)]  # fmt: skip
     # "after 1995" is a year bound, not also "newer".
     bound = lexical.constraints.year_min is not None
@@ -204,13 +205,13 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     new = prev.model_copy(deep=True)
     removed = {t.lower() for t in delta.remove_topics}
     old = [] if delta.replace_topics and delta.add_topics else [t for t in prev.topics if t.name.lower() not in removed]
-    names = _union(delta.add_topics, [t.name for t in old])[:MAX_TOPICS]
+    names = union_phrases(delta.add_topics, [t.name for t in old])[:MAX_TOPICS]
     weights = {t.name.lower(): round(t.weight * 0.9, 2) for t in old}
     new.topics = [Topic(name=n, weight=weights.get(n.lower(), round(1.0 - 0.05 * i, 2))) for i, n in enumerate(names)]
     changes += [change("topic_added", phrase=t) for t in delta.add_topics if t.lower() not in weights]
     changes += [change("topic_removed", phrase=t) for t in delta.remove_topics]
     lifted = {e.lower() for e in delta.remove_exclusions}
-    new.exclusions = [e for e in _union(prev.exclusions, delta.add_exclusions) if e.lower() not in lifted][:12]
+    new.exclusions = [e for e in union_phrases(prev.exclusions, delta.add_exclusions) if e.lower() not in lifted][:12]
     had = {e.lower() for e in prev.exclusions}
     changes += [change("exclusion", phrase=e) for e in delta.add_exclusions if e.lower() not in lifted | had]
     changes += [change("exclusion_removed", phrase=e) for e in delta.remove_exclusions]
@@ -271,7 +272,8 @@ def _allowed(text: str) -> list[str]:
     return out
 
 
-def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
+def union_phrases(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """``a`` then ``b``, each phrase once (case-insensitive; the first spelling kept)."""
     seen: dict[str, str] = {}
     for x in [*a, *b]:
         seen.setdefault(x.lower(), x)

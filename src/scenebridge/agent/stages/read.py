@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenebridge.agent.delta import StateDelta, apply_delta, lexical_delta, merge_constraints, merge_deltas
+from scenebridge.agent.delta import (
+    StateDelta,
+    apply_delta,
+    lexical_delta,
+    merge_constraints,
+    merge_deltas,
+    union_phrases,
+)
 from scenebridge.agent.followup import is_pure_refinement, read_refinement
 from scenebridge.agent.lexical import default_scene_hints
 from scenebridge.agent.parse import ParseResult
@@ -72,7 +79,7 @@ def read_statement(
             merged, source = parsed.summary.model_copy(deep=True), parsed.source
             _fallback_note(parsed, trace)
             merged.scene = lex.scene
-            merged.exclusions = _union(prev.exclusions, merged.exclusions)
+            merged.exclusions = union_phrases(prev.exclusions, merged.exclusions)[:12]
             merged.mentioned = [*prev.mentioned, *merged.mentioned][:12]
             stated, merged.constraints = merged.constraints, prev.constraints.model_copy(deep=True)
             merge_constraints(merged.constraints, stated, [])  # "no sequels" still holds in the new scene
@@ -170,10 +177,3 @@ def interest(
         names = [sess.anchor[1], *names]
         topic_vecs = np.vstack([anchor[None, :] / (np.linalg.norm(anchor) or 1.0), topic_vecs])
     return Interest(vec, names, topic_vecs)
-
-
-def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for x in [*a, *b]:
-        seen.setdefault(x.lower(), x)
-    return list(seen.values())[:12]
