@@ -19,10 +19,10 @@ __all__ = ["ACTION_WORDS", "CONTEXTS", "default_scene_hints", "merge_mentions", 
 
 # Canonical context -> the words people use for it (lower case; Chinese as written).
 CONTEXTS: dict[str, tuple[str, ...]] = {
-    "PC": ("pc", "computer", "desktop", "电脑", "台式机", "台式电脑"),
-    "laptop": ("laptop", "notebook computer", "macbook", "笔记本电脑"),
-    "phone": ("phone", "mobile", "smartphone", "iphone", "android phone", "cellphone", "手机"),
-    "tablet": ("tablet", "ipad", "平板", "平板电脑"),
+    "PC": ("pc", "computer", "desktop", "电脑", "台式机", "台式电脑", "電腦", "桌機"),
+    "laptop": ("laptop", "notebook computer", "macbook", "笔记本电脑", "筆記型電腦", "筆電"),
+    "phone": ("phone", "mobile", "smartphone", "iphone", "android phone", "cellphone", "手机", "手機"),
+    "tablet": ("tablet", "ipad", "平板", "平板电脑", "平板電腦"),
     "TV": ("tv", "smart tv", "television", "电视"),
     "WeChat": ("wechat", "weixin", "微信"),
     "Weibo": ("weibo", "微博"),
@@ -50,7 +50,8 @@ _CTX = re.compile(_word_re(list(_CTX_WORD)), re.IGNORECASE)
 # The first marker of what is wanted now; what comes after it is never read as something done.
 _WANT = re.compile(
     r"\b(?:now|next|currently|these days|today|tonight|this time|want|would like|looking for|need|show me|"
-    r"recommend|suggest|any good|what should|can you)\b|'d like|现在|目前|这次|接下来|今晚|想|需要|推荐|有没有",
+    r"recommend|suggest|any good|what should|can you)\b|'d like|现在|目前|这次|接下来|今晚|想|需要|推荐|有没有"
+    r"|現在|這次|接下來|推薦|有沒有",
     re.IGNORECASE,
 )
 _SUBJ = r"(?:\b(?:i|we)(?:'ve|'d| have| had)?\s+(?:(?:really|just|also|already|recently|once|all|both|"
@@ -79,7 +80,8 @@ _VERBS: list[tuple[str, str]] = [
     (r"看了|看过|看完了|看完|刷了|追了", "watched"),
     (r"讨厌|不喜欢|不爱看|很反感", "disliked"),
     (r"喜欢看|爱看|喜欢过|很喜欢|最喜欢|特别喜欢|非常喜欢|爱上了|喜欢(?=《)", "liked"),
-    (r"学完了|学完|学了|学过|上过|上完了|完成了|读完了|读了|读过", "studied"),
+    (r"学完了|学完|学了|学过|上过|上完了|完成了|读完了|读了|读过|學完了|學完|學了|學過|做完了|做完|做过|做過|练过|練過"
+     r"|练习过|練習過", "studied"),
     (r"已经有了?|我有一[个台本套部]", "own"),
     (r"用过|一直在用|一直用", "used"),
 ]  # fmt: skip
@@ -98,6 +100,7 @@ _END_EN = (
 )
 _END_ZH = (
     r"[，。；！？、：,.;!?]|现在|目前|这次|接下来|但是|但|而且|而|可是|然后|所以|因为|的时候|之后|以后"
+    r"|現在|這次|接下來|然後|所以|因為|的時候|之後|以後"
     r"|在(?=[^，。]{0,8}上)"
 )
 _END = re.compile(_END_EN + "|" + _END_ZH, re.IGNORECASE)
@@ -112,7 +115,9 @@ _LEAD_ZH = re.compile(
     r"|了|过|的)+"
 )
 _TRAIL = re.compile(r"(?:[的了过等]+|之类的?|什么的|\s+etc\.?|\s+and|\s+too|\s+as well)$", re.IGNORECASE)
-_QUOTED = re.compile(r"[《“\"']([^》”\"']{1,80})[》”\"']")
+_QUOTED = re.compile(r"[《“\"'「『]([^》”\"'」』]{1,80})[》”\"'」』]")
+# A name in quotes is one name: 「點、線與面」 does not end at its 、 (Chinese apps quote exercise and course names).
+_OPEN, _CLOSE = "《“「『", "》”」』"
 _PRONOUNS = {
     "it", "them", "this", "that", "these", "those", "all of those", "all of them", "all of these", "one", "ones",
     "everything", "something", "anything", "stuff", "things", "lot", "a lot", "much", "to", "so", "there",
@@ -158,11 +163,11 @@ def _want_at(statement: str) -> int:
 
 
 def _clean(obj: str) -> str:
-    obj = obj.strip(" \t'\"“”《》")
+    obj = obj.strip(" \t'\"“”《》「」『』")
     for _ in range(3):
         obj = _LEAD_EN.sub("", obj) if not obj.startswith("The ") else obj
         obj = _LEAD_ZH.sub("", obj)
-        obj = _TRAIL.sub("", obj).strip(" '\"“”《》")
+        obj = _TRAIL.sub("", obj).strip(" '\"“”《》「」『』")
     words = obj.split()
     return " ".join(words[:8]) if len(words) > 1 else obj[:40]
 
@@ -202,6 +207,19 @@ def _read_context(statement: str, want: int) -> SceneContext:
             now = [(p, c) for p, c in before if p >= clause]
             before = [(p, c) for p, c in before if p < clause]
     return SceneContext(before=before[-1][1] if before else None, now=now[0][1] if now else None)
+
+
+def _object_end(text: str, lo: int, hi: int) -> re.Match[str] | None:
+    """The first object end after ``lo`` that is not inside an open quote (「點、線與面」 is one name); with a quote
+    that never closes, the first end."""
+    first = at = None
+    while (end := _END.search(text, lo if at is None else at, hi)) is not None:
+        first = first or end
+        part = text[lo : end.start()]
+        if sum(part.count(c) for c in _OPEN) <= sum(part.count(c) for c in _CLOSE):
+            return end
+        at = end.end()
+    return first
 
 
 def _action(verb: re.Match[str]) -> str:
@@ -263,7 +281,7 @@ def read_mentions(
     for n, verb in enumerate(verbs):
         action = _action(verb)
         stop = verbs[n + 1].start() if n + 1 < len(verbs) else len(did)
-        end = _END.search(did, verb.end(), stop)
+        end = _object_end(did, verb.end(), stop)
         span = did[verb.end() : end.start() if end else stop]
         if action == "visited" and _CJK.search(verb.group(0)) and verb.group(0).startswith("分享"):
             span = re.split(r"的(?:照片|图片|视频)", span)[0]

@@ -163,3 +163,24 @@ def test_a_like_reference_is_a_liked_mention(text, titles):
     mentions, _ = read_mentions(text, ["comedy", "drama", "thrill"])
     assert [m.text for m in mentions] == titles
     assert all(m.action == "liked" for m in mentions)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A quoted name is one name: the 、 inside 「點、線與面」 does not end it.
+        ("我在平板上学完了「線段加法」和「點、線與面」，现在用手机想练习几何里的角",
+         [("線段加法", "studied", "tablet"), ("點、線與面", "studied", "tablet")]),
+        # Traditional Chinese and 做完了 (exercises are done, not studied) are did-verbs too; 現在 starts the wish.
+        ("我在平板上做完了「線段加法」和「點、線與面」，現在用手機想練習幾何",
+         [("線段加法", "studied", "tablet"), ("點、線與面", "studied", "tablet")]),
+        ("我在電腦上學過「分數的加法」，現在想練習代數", [("分數的加法", "studied", "PC")]),
+    ],
+)  # fmt: skip
+def test_quoted_names_and_traditional_chinese(text, expected):
+    assert _read(text) == expected
+    assert read_mentions(text, SCENES)[1].now in {"phone", None}
+
+
+def test_an_unclosed_quote_does_not_swallow_the_statement():
+    assert _read("我学完了「線段加法，现在想练习几何") == [("線段加法", "studied", None)]
