@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "EmbedderError", "LLMError", "ScenebridgeError", "StoreError", "UsageError"]
+__all__ = [
+    "DatasetError",
+    "EmbedderError",
+    "LLMError",
+    "OverloadError",
+    "ScenebridgeError",
+    "StoreError",
+    "UsageError",
+]
 
 
 class ScenebridgeError(Exception):
@@ -35,3 +43,17 @@ class LLMError(ScenebridgeError):
 
 class EmbedderError(ScenebridgeError):
     """An embedder failed at run time (an endpoint down, a bad answer)."""
+
+
+class OverloadError(ScenebridgeError):
+    """More turns at once than the server admits (HTTP 429 when its queue is full, 503 when the wait ran out).
+
+    Attributes:
+        retry_after: seconds after which a retry is likely to be admitted (the ``Retry-After`` header).
+        waited: True when the request queued and its wait ran out; False when the queue was full on arrival.
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 1, waited: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.waited = waited

@@ -197,6 +197,9 @@ class ApiSettings(SettingsTable):
     max_sessions: int = Field(10_000, ge=1, description="Sessions kept (least recently used dropped).")
     max_sessions_per_user: int = Field(100, ge=1, description="Open sessions one user may hold.")
     turn_log: int = Field(50, ge=1, description="Turns remembered per session for GET /v1/sessions/{id}.")
+    max_turns: int = Field(4, ge=1, le=32, description="Turns the server runs at once (the rest queue).")
+    turn_queue: int = Field(32, ge=0, le=256, description="Turns that may wait for a slot; beyond it: 429.")
+    queue_wait_s: float = Field(30.0, gt=0, le=600, description="Longest wait for a slot; beyond it: 503.")
 
 
 class Settings(BaseModel):
