@@ -28,6 +28,7 @@ __all__ = [
     "RedactMode",
     "Settings",
     "SettingsTable",
+    "StateSettings",
     "StoreSettings",
     "cache_dir",
     "config_path",
@@ -202,6 +203,20 @@ class ApiSettings(SettingsTable):
     queue_wait_s: float = Field(30.0, gt=0, le=600, description="Longest wait for a slot; beyond it: 503.")
 
 
+class StateSettings(SettingsTable):
+    """Where sessions and profiles live when several processes share them (else the ``[agent]`` SQLite files)."""
+
+    table: ClassVar[str] = "state"
+    model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_STATE_", extra="forbid")
+
+    url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="PostgreSQL for sessions and profiles (postgresql://USER@HOST:PORT/DB), shared by several serve "
+        "processes; overrides [agent] profiles and sessions.",
+    )
+
+
 class Settings(BaseModel):
     """Every table in one composed model: what :func:`scenebridge.build.build_recommender` takes."""
 
@@ -212,6 +227,7 @@ class Settings(BaseModel):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
 
     def __init__(self, **tables: Any) -> None:
         # A table given as a dict is validated here, not by the table's own __init__: convert its errors too.
@@ -239,7 +255,8 @@ class Settings(BaseModel):
             UsageError: for an unknown table, or a value a table refuses (the message names the key and the fix).
         """
         models: dict[str, type[SettingsTable]] = {"store": StoreSettings, "llm": LLMSettings, "agent": AgentSettings,
-                                                   "privacy": PrivacySettings, "api": ApiSettings}  # fmt: skip
+                                                   "privacy": PrivacySettings, "api": ApiSettings,
+                                                   "state": StateSettings}  # fmt: skip
         unknown = sorted(set(tables) - set(models))
         if unknown:
             msg = f"unknown settings table(s) {', '.join(unknown)}; the tables are: {', '.join(models)}"
