@@ -12,11 +12,12 @@ from pydantic import BaseModel
 from scenebridge.agent.explain import ExplainInput, GroundingChecker
 
 if TYPE_CHECKING:
+    from scenebridge.agent.state import DialogueState
     from scenebridge.agent.summary import InterestSummary
     from scenebridge.agent.turn import TurnResult
     from scenebridge.script.model import Expect
 
-__all__ = ["Failure", "Outcome", "check_outcome", "grounding_problems"]
+__all__ = ["Failure", "Known", "Outcome", "check_outcome", "grounding_problems"]
 
 
 class Failure(BaseModel):
@@ -57,6 +58,21 @@ class Outcome:
                    result, None, llm_calls)  # fmt: skip
 
 
+@dataclass
+class Known:
+    """What the runner knows beyond one turn: the session's previous answer, the user's profile, the script's links.
+
+    Attributes:
+        previous: the item ids the session's previous turn showed (empty on a session's first turn).
+        profile: the user's history loaded from the script's ``profiles``.
+        prerequisites: item id -> the ids that must be done first (from the script's ``prerequisites``).
+    """
+
+    previous: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
+    prerequisites: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
 def _show(items: Sequence[Mapping[str, Any]], limit: int = 5) -> str:
     if not items:
         return "no items"
@@ -90,11 +106,17 @@ def grounding_problems(result: TurnResult, titles: Mapping[str, str]) -> list[st
 
 
 def check_outcome(
-    n: int, said: str, expect: Expect, out: Outcome, catalogue: Mapping[str, tuple[str, str]]
+    n: int,
+    said: str,
+    expect: Expect,
+    out: Outcome,
+    catalogue: Mapping[str, tuple[str, str]],
+    known: Known | None = None,
 ) -> list[Failure]:
     """Every failure of one turn: the invariants (items from the catalogue, in the result's scene, grounded
     explanations) and the script's expectations."""
     fails: list[Failure] = []
+    known = known or Known()
 
     def fail(check: str, expected: str, got: str) -> None:
         fails.append(Failure(turn=n, said=said, check=check, expected=expected, got=got))
@@ -145,6 +167,8 @@ def check_outcome(
             fail(f"linked {p}", "a mention linked to it", _show(linked) if linked else "nothing linked")
     if expect.seen_count is not None and (state is None or len(state.seen) != expect.seen_count):
         fail("seen_count", str(expect.seen_count), str(len(state.seen)) if state is not None else "no state")
+    if state is not None and items is not None:
+        fails += _session_checks(n, said, expect, items, state, known)
     if expect.scene is not None and out.scene is not None and out.scene != expect.scene:
         fail("scene", expect.scene, str(out.scene))
     if expect.parse_source and out.parse_source not in expect.parse_source:
@@ -164,6 +188,35 @@ def check_outcome(
         problems = grounding_problems(out.result, titles)
         if problems:
             fail("grounded", "explanations built only from their inputs", "; ".join(problems[:3]))
+    return fails
+
+
+def _session_checks(
+    n: int, said: str, expect: Expect, items: list[dict[str, Any]], state: DialogueState, known: Known
+) -> list[Failure]:
+    """``seen_previous`` and ``prerequisites_done``: checks against what the session knows, not against fixed ids."""
+    fails = []
+    ids = [str(i.get("item_id")) for i in items]
+    if expect.seen_previous:
+        if not known.previous:
+            fails.append(Failure(turn=n, said=said, check="seen_previous", expected="a previous turn's items",
+                                 got="no previous answer in this session"))  # fmt: skip
+        unseen = [i for i in known.previous if i not in state.seen]
+        back = [i for i in ids if i in known.previous]
+        if unseen:
+            fails.append(Failure(turn=n, said=said, check="seen_previous", expected="every item shown before seen",
+                                 got=f"not seen: {', '.join(unseen)}"))  # fmt: skip
+        if back:
+            fails.append(Failure(turn=n, said=said, check="seen_previous", expected="none shown before again",
+                                 got=f"again: {', '.join(back)}"))  # fmt: skip
+    if expect.prerequisites_done:
+        # What the person did, as they said it: linked mentions, items they said they have done, their profile.
+        done = {x.item_id for x in state.linked} | set(state.seen) | set(known.profile)
+        locked = [f"{i} (missing {', '.join(sorted(known.prerequisites[i] - done))})"
+                  for i in ids if known.prerequisites.get(i, frozenset()) - done]  # fmt: skip
+        if locked:
+            fails.append(Failure(turn=n, said=said, check="prerequisites_done", got="; ".join(locked[:5]),
+                                 expected="only items whose prerequisites are done"))  # fmt: skip
     return fails
 
 

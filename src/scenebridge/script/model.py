@@ -56,6 +56,10 @@ class Expect(_Strict):
         notes_contain: texts each found in one of the turn's notes.
         linked: patterns each matched by an item a mention was linked to.
         seen_count: how many items the session holds as seen after the turn.
+        seen_previous: every item the previous turn of the session showed is now seen, and none of them comes back
+            (whatever a real model's reading of that turn showed).
+        prerequisites_done: every item's prerequisites (the script's ``prerequisites`` links) are among what the
+            person did: the items their mentions were linked to, the items the session holds as seen, their profile.
     """
 
     error: str | None = None
@@ -72,6 +76,8 @@ class Expect(_Strict):
     notes_contain: list[str] = Field(default_factory=list)
     linked: list[str] = Field(default_factory=list)
     seen_count: int | None = Field(None, ge=0)
+    seen_previous: bool = False
+    prerequisites_done: bool = False
 
     _lists = field_validator(
         "parse_source",
@@ -147,6 +153,8 @@ class Script(_Strict):
         profiles: users' histories to load first, user id -> item ids (the cross-scene profile).
         reranker: a named reranker ``NAME[:ARG]`` (``scenebridge plugins``), an ARG path relative to the script file;
             None: the content reranker.
+        prerequisites: a relations.csv (``head,prerequisite_of,tail``; relative to the script file) that the
+            ``prerequisites_done`` expectation checks the answers against.
         turns: the conversation.
     """
 
@@ -161,8 +169,23 @@ class Script(_Strict):
     k: int = Field(10, ge=1, le=MAX_K)
     profiles: dict[str, list[str]] = Field(default_factory=dict)
     reranker: str | None = None
+    prerequisites: str | None = None
     turns: list[Turn] = Field(min_length=1)
     path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _links_for_the_check(self) -> Script:
+        if self.prerequisites is None and any(t.expect.prerequisites_done for t in self.turns):
+            msg = "prerequisites_done needs the script's 'prerequisites' (a relations.csv) to check against"
+            raise ValueError(msg)
+        return self
+
+    def prerequisites_path(self) -> Path | None:
+        """The prerequisite links for the check, resolved against the script's folder."""
+        if self.prerequisites is None:
+            return None
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return (base / self.prerequisites).resolve()
 
     def catalogue_path(self) -> Path:
         """The catalogue, resolved against the script's folder."""

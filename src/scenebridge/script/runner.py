@@ -15,9 +15,10 @@ from scenebridge.agent.turn import Recommender, TurnResult
 from scenebridge.build import build_llm, build_recommender
 from scenebridge.errors import ScenebridgeError
 from scenebridge.llm import ScriptedLLM
+from scenebridge.rerank.prerequisites import load_prerequisites
 from scenebridge.rerank.registry import get_reranker
 from scenebridge.script.catalogue import open_catalogue
-from scenebridge.script.checks import Failure, Outcome, check_outcome
+from scenebridge.script.checks import Failure, Known, Outcome, check_outcome
 from scenebridge.script.model import Script, Turn, load_script
 from scenebridge.settings import LLMSettings, Settings, table
 from scenebridge.store.profiles import ProfileStore
@@ -119,12 +120,15 @@ class ScriptRunner:
         inner = self._llm(spec)
         counter = CountingLLM(inner) if inner is not None else None
         rec = self._recommender(script, cat, counter)
+        links = script.prerequisites_path()
+        prerequisites = load_prerequisites(links) if links is not None else {}
         failures: list[Failure] = []
         transcript: list[str] = []
         session: str | None = None
+        previous: list[str] = []
         for n, turn in enumerate(script.turns, start=1):
             if turn.new_session:
-                session = None
+                session, previous = None, []
             if isinstance(inner, ScriptedLLM):
                 inner.responses = _replies(turn)
             before = counter.calls if counter is not None else 0
@@ -133,7 +137,11 @@ class ScriptRunner:
             if out.result is not None:
                 session = out.result.session_id
             said = turn.say if turn.say is not None else f"tool {turn.tool}"
-            failures += check_outcome(n, said, turn.expect, out, cat.items)
+            user = turn.user or script.user
+            known = Known(previous, script.profiles.get(user, []) if user else [], prerequisites)
+            failures += check_outcome(n, said, turn.expect, out, cat.items, known)
+            if out.result is not None:
+                previous = [str(i.get("item_id")) for i in out.items or []]
             transcript.append(_transcript(n, said, out))
         name = script.path.as_posix() if script.path is not None else script.name
         return ScriptReport(path=name, name=script.name, llm=spec, turns=len(script.turns), failures=failures,
