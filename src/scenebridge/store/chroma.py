@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from scenebridge.data.format import item_texts
 from scenebridge.errors import StoreError
+from scenebridge.store.chroma_client import Guarded, failure, open_client
 from scenebridge.store.embed import CachedEmbedder, Embedder
-from scenebridge.store.ingest import IndexReport, index_items, read_attributes, read_facts, read_item
+from scenebridge.store.ingest import (
+    PARTIAL,
+    IndexReport,
+    incomplete,
+    index_items,
+    is_partial,
+    read_attributes,
+    read_facts,
+    read_item,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,40 +83,20 @@ class ItemStore:
         prefix: str = "items",
         batch_size: int = 1024,
     ) -> None:
-        import chromadb
-        from chromadb.config import Settings
-
         self.embedder = embedder
         self.prefix = prefix
-        settings = Settings(anonymized_telemetry=False)
-        try:
-            if url:
-                parsed = urlparse(url if "://" in url else f"http://{url}")
-                self.client = chromadb.HttpClient(
-                    host=parsed.hostname or "127.0.0.1",
-                    port=parsed.port or 8000,
-                    ssl=parsed.scheme == "https",
-                    settings=settings,
-                )
-                self.client.heartbeat()
-                self.where = url
-            else:
-                root = Path(path or "store")
-                root.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(path=str(root), settings=settings)
-                self.client.heartbeat()
-                self.where = str(root)
-        except StoreError:
-            raise
-        except Exception as exc:
-            target = f"the Chroma server at {url}" if url else f"the store folder {path}"
-            hint = "start it with `chroma run --path DIR --port N`" if url else "check that it is writable"
-            msg = f"cannot open {target} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {hint}"
-            raise StoreError(msg) from None
+        client, self.where = open_client(path, url)
+        self.client = Guarded(client, self._failed)
+        self._remote = bool(url)
         self.batch_size = min(batch_size, self.client.get_max_batch_size())
         self._cols: dict[str, Any] | None = None
         self._counts: dict[str, int] = {}
         self._mirror: dict[str, _Mirror] = {}
+
+    def _failed(self, exc: Exception) -> StoreError | None:
+        """A failed Chroma call: cached collections go (a restarted server is listed afresh on the next call)."""
+        self._cols, self._counts = None, {}
+        return failure(exc, self.where, self._remote)
 
     # -- collections ---------------------------------------------------------------------------------------------
 
@@ -139,6 +129,8 @@ class ItemStore:
                     f"{self.embedder.model_id!r}; use the same embedder or index into a new store"
                 )
                 raise StoreError(msg)
+            if not create and is_partial(col.metadata):
+                raise incomplete(scene, self.where)
             return col
         if not create:
             known = ", ".join(sorted(cols)) or "none (run `scenebridge index` first)"
@@ -149,12 +141,14 @@ class ItemStore:
             self._name(scene),
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine", "ef_search": 200}},
-            metadata={"kind": _KIND, "scene": scene, "embedder": self.embedder.model_id, "dim": self.embedder.dim},
-        )
+            metadata={"kind": _KIND, "scene": scene, "embedder": self.embedder.model_id, "dim": self.embedder.dim,
+                      PARTIAL: True},  # until the index run that fills it finishes
+        )  # fmt: skip
 
     @property
     def scenes(self) -> list[str]:
-        return sorted(self._collections())
+        """The scenes whose index is complete (see :data:`~scenebridge.store.ingest.PARTIAL`)."""
+        return sorted(s for s, c in self._collections().items() if not is_partial(c.metadata))
 
     def attributes(self, scene: str | None = None) -> frozenset[str]:
         """The optional attributes (year, price, brand, description) the items of a scene (or of any scene) have."""
@@ -191,15 +185,13 @@ class ItemStore:
         """
         self._mirror = {}
         self._collections(refresh=True)
-        report = index_items(
-            items,
-            lambda scene: self._collection(scene, create=True),
-            self.embedder,
-            self.batch_size,
-            prune=prune,
-            drop_other_scenes=self._drop_other_scenes,
-            progress=progress,
-        )
+        try:
+            report = index_items(items, lambda scene: self._collection(scene, create=True), self.embedder,
+                                 self.batch_size, prune=prune, drop_other_scenes=self._drop_other_scenes,
+                                 progress=progress)  # fmt: skip
+        except (OSError, sqlite3.Error) as exc:  # the embedding cache's file (Chroma's calls are guarded)
+            cache = getattr(getattr(self.embedder, "cache", None), "path", "the embedding cache")
+            raise failure(exc, str(cache), remote=False, what="embedding cache") or exc from None
         self._collections(refresh=True)
         report.total = self.count()
         report.scenes = self.scenes

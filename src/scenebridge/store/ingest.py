@@ -5,6 +5,11 @@ An item's optional attributes (year, price, brand, a cut description) live in it
 title; when only they change, the metadata is rewritten and nothing is re-embedded. Each scene's collection keeps
 the names of the attributes its items have (``attributes`` in the collection metadata), so that a turn can say
 "this catalogue has no prices" without reading the items.
+
+Nothing half-written is ever served: a scene's collection is marked :data:`PARTIAL` before an index run first writes
+to it and unmarked when the run has written everything, so a run stopped by a full disk, a read-only folder or a kill
+leaves the scene clearly incomplete (the store refuses to search it and says to run ``index`` again), never a scene
+that silently lacks items. Each batch is still committed on its own, so the next run only does what is left.
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ import numpy as np
 import pandas as pd
 
 from scenebridge.data.format import item_attrs, item_texts
+from scenebridge.errors import StoreError
 
 if TYPE_CHECKING:
     from scenebridge.store.embed import CachedEmbedder, Embedder
 
-__all__ = ["IndexReport", "index_items", "read_attributes", "read_facts", "read_item"]
+__all__ = ["PARTIAL", "IndexReport", "incomplete", "index_items", "is_partial", "read_attributes", "read_facts",
+           "read_item"]  # fmt: skip
+
+PARTIAL = "partial"  # the collection metadata key that marks a scene an index run has not finished writing
 
 
 @dataclass
@@ -65,6 +74,20 @@ def read_attributes(collection_meta: Any) -> frozenset[str]:
     """The attribute names a scene's items have, from its collection's metadata (none for older stores)."""
     names = str((collection_meta or {}).get("attributes", ""))
     return frozenset(n for n in names.split(",") if n)
+
+
+def is_partial(collection_meta: Any) -> bool:
+    """Whether an index run began writing a scene and did not finish (older stores have no mark: complete)."""
+    return bool((collection_meta or {}).get(PARTIAL, False))
+
+
+def incomplete(scene: str, where: str) -> StoreError:
+    """The error for a read of a scene that :func:`is_partial` says is not fully written."""
+    msg = (
+        f"scene {scene!r} in the store at {where} is incomplete: an index run stopped before it finished "
+        "(a full disk, a read-only folder, a kill); run `scenebridge index` again to finish it"
+    )
+    return StoreError(msg)
 
 
 def _attrs_key(attrs: Any) -> str:
@@ -134,21 +157,24 @@ def index_items(
         report.updated += len(changed) - n_new
         report.unchanged += len(group) - len(changed)
         report.refreshed += len(relabel)
+        stale = sorted(set(stored) - set(group["item_id"])) if prune else []
+        writes = len(changed) + len(relabel) + len(stale)
+        _keep_attribute_names(col, {k for a in group["_attrs"] for k in a}, replace=prune, partial=writes > 0)
         for i in range(0, len(relabel), batch_size):
             batch = relabel.iloc[i : i + batch_size]
             col.update(ids=batch["item_id"].tolist(), metadatas=_metas(batch))
-        _keep_attribute_names(col, {k for a in group["_attrs"] for k in a}, replace=prune)
         todo_by_scene.append((col, changed))
-        if prune:
-            stale = sorted(set(stored) - set(group["item_id"]))
-            for i in range(0, len(stale), batch_size):
-                col.delete(ids=stale[i : i + batch_size])
-            report.removed += len(stale)
+        for i in range(0, len(stale), batch_size):
+            col.delete(ids=stale[i : i + batch_size])
+        report.removed += len(stale)
     if prune and drop_other_scenes is not None:
         report.removed += drop_other_scenes({str(s) for s in frame["scene"]})
     total = sum(len(t) for _, t in todo_by_scene)
     advance = progress("indexing items", total) if progress and total else (lambda n: None)
     _upsert_all(todo_by_scene, embedder, batch_size, advance)
+    for col, _ in todo_by_scene:  # every write of the run is in: the scenes are complete again
+        if is_partial(col.metadata):
+            col.modify(metadata={**dict(col.metadata or {}), PARTIAL: False})
     # A CachedEmbedder counts what it really embedded; a bare embedder embeds everything it is given.
     report.embedded = getattr(embedder, "embedded", before + total) - before
     return report
@@ -183,10 +209,15 @@ def _metas(batch: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
-def _keep_attribute_names(col: Any, names: set[str], replace: bool) -> None:
-    """Records which attributes the scene's items have; without ``replace`` (no prune) earlier names stay, as the
-    items that carried them do."""
+def _keep_attribute_names(col: Any, names: set[str], replace: bool, partial: bool) -> None:
+    """Records which attributes the scene's items have (without ``replace``, i.e. no prune, earlier names stay, as
+    the items that carried them do) and, with ``partial``, marks the scene as being written (one metadata write)."""
     meta = dict(col.metadata or {})
     kept = set(names) if replace else set(names) | read_attributes(meta)
+    wanted = dict(meta)
     if ",".join(sorted(kept)) != meta.get("attributes", ""):
-        col.modify(metadata={**meta, "attributes": ",".join(sorted(kept))})
+        wanted["attributes"] = ",".join(sorted(kept))
+    if partial:
+        wanted[PARTIAL] = True
+    if wanted != meta:
+        col.modify(metadata=wanted)
