@@ -116,7 +116,7 @@ def build_recommender(
         items,
         reranker=build_reranker(folders=cfg.agent.reranker) if reranker == "settings" else reranker,
         llm=model,
-        profiles=ProfileStore(cfg.agent.profiles) if profiles == "settings" else profiles,
+        profiles=ProfileStore(cfg.state.url or cfg.agent.profiles) if profiles == "settings" else profiles,
         explain=cfg.agent.explain,
         k=cfg.agent.k,
         retrieve_k=cfg.agent.retrieve_k,
@@ -126,12 +126,12 @@ def build_recommender(
 
 
 def build_sessions(settings: Settings, *, persist: bool = False) -> SessionStore:
-    """The session store sized by ``[api]``, expiring after ``[agent] session_idle_hours``; on disk at ``[agent]
-    sessions`` with ``persist``, else in memory."""
+    """The session store sized by ``[api]``, expiring after ``[agent] session_idle_hours``; with ``persist`` in
+    ``[state] url`` (PostgreSQL) or else on disk at ``[agent] sessions``, without it in memory."""
     return SessionStore(
         max_sessions=settings.api.max_sessions,
         per_user=settings.api.max_sessions_per_user,
         turn_log=settings.api.turn_log,
-        path=settings.agent.sessions if persist else None,
+        path=(settings.state.url or settings.agent.sessions) if persist else None,
         idle_hours=settings.agent.session_idle_hours,
     )

@@ -3,9 +3,9 @@
 What a follow-up changes is read in :mod:`scenebridge.agent.followup` (cues) and :mod:`scenebridge.agent.delta`
 (the state delta, by the LLM or the lexical reader); a session holds the dialogue state it builds up.
 
-Sessions live in memory and, given a file, in SQLite too (:mod:`scenebridge.agent.session_db`): each is written after
-every turn, so a restarted process continues its conversations; they expire after an idle time and go with
-``forget``.
+Sessions live in memory and, given a file or a URL, in a sessions table too (:mod:`scenebridge.state`: SQLite, or
+PostgreSQL shared by several processes): each is written after every turn, so a restarted process, or another one on
+the same table, continues its conversations; they expire after an idle time and go with ``forget``.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ import time
 import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from scenebridge.agent.session_db import SessionDB
 from scenebridge.agent.state import DialogueState, LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
+from scenebridge.state import SessionRows, session_rows
 
 __all__ = ["Session", "SessionStore", "TurnRecord"]
 
@@ -65,6 +65,7 @@ class Session:
         seen: items they said they have seen or have (not shown again unless asked).
         liked: items liked in this session.
         disliked: items disliked in this session.
+        rev: the revision of its stored row this copy holds (another process's write moves the row's on).
     """
 
     session_id: str
@@ -84,6 +85,7 @@ class Session:
     seen: list[str] = field(default_factory=list)
     liked: list[str] = field(default_factory=list)
     disliked: list[str] = field(default_factory=list)
+    rev: int = field(default=0, repr=False, compare=False)
 
     def state(self) -> DialogueState:
         """The dialogue state as data (a copy)."""
@@ -136,6 +138,21 @@ class Session:
             disliked=[str(i) for i in d.get("disliked", [])],
         )  # fmt: skip
 
+    def adopt(self, other: Session) -> None:
+        """Takes over another copy's state and revision in place (its id, owner and lock stay)."""
+        for f in fields(self):
+            if f.name not in ("session_id", "user_id", "lock"):
+                setattr(self, f.name, getattr(other, f.name))
+
+
+_Use = Literal["fresh", "stale", "gone"]
+
+
+def _check_user(user_id: str | None) -> None:
+    if user_id is not None and "\x00" in user_id:
+        msg = "a user id must be text without NUL characters"
+        raise UsageError(msg)
+
 
 class SessionStore:
     """The one session store: live sessions in memory by id, and with a ``path`` on disk as well.
@@ -145,15 +162,19 @@ class SessionStore:
     ``per_user``; :meth:`get` makes one on the fly for a one-off turn or a local chat. Beyond ``max_sessions`` the
     least recently used go; one unused for ``idle_hours`` is gone.
 
-    With a ``path`` (SQLite) :meth:`save` writes a session after each turn and a later process reads it back: sessions
-    survive a restart, the caps and expiry count what is on disk. In one process a session is one :class:`Session`
-    whose ``lock`` serialises its turns; two processes on one file continue from the last turn either wrote.
+    With a ``path`` (a SQLite file or a ``postgresql://`` URL) :meth:`save` writes a session after each turn and a
+    later process reads it back: sessions survive a restart, the caps and expiry count what is stored. In one process
+    a session is one :class:`Session` whose ``lock`` serialises its turns. Processes on one table continue from the
+    last turn any of them wrote: each save moves the row's revision on, and a process whose copy is behind reads it
+    back before using it; one ended by another process is gone here too. Two turns of one session at the same moment
+    in two processes: the later write wins.
 
     Args:
         max_sessions: sessions kept.
         per_user: sessions one user may :meth:`open`.
         turn_log: turns each session remembers (:meth:`log_turn`).
-        path: the SQLite file; None or ``":memory:"`` = memory only (tests, one-off tools).
+        path: the SQLite file, a ``postgresql://`` URL or a table; None or ``":memory:"`` = memory only (tests,
+            one-off tools).
         idle_hours: a session unused this long is dropped; None = never.
     """
 
@@ -162,7 +183,7 @@ class SessionStore:
         max_sessions: int = 10_000,
         per_user: int = 100,
         turn_log: int = 50,
-        path: str | Path | None = None,
+        path: str | Path | SessionRows | None = None,
         idle_hours: float | None = None,
     ) -> None:
         self.max_sessions, self.per_user, self.turn_log = max_sessions, per_user, turn_log
@@ -170,14 +191,14 @@ class SessionStore:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._owned: Counter[str | None] = Counter()  # sessions per user in memory: the cap without a scan
         self._lock = threading.Lock()
-        self._db = SessionDB(path) if path is not None and str(path) != ":memory:" else None
+        self._db = session_rows(path) if path is not None and str(path) != ":memory:" else None
         self._swept = 0.0
         self._unsaved: set[str] = set()  # made by get() and not yet on disk: len() counts them without a scan
 
     @property
     def path(self) -> str | None:
-        """The SQLite file, or None in memory-only mode."""
-        return self._db.path if self._db is not None else None
+        """The SQLite file or the database (never its password), or None in memory-only mode."""
+        return self._db.where if self._db is not None else None
 
     def configure(self, *, max_sessions: int, per_user: int, turn_log: int) -> None:
         """New limits (a face's ``[api]`` settings); sessions beyond the new size and turns beyond the new log go."""
@@ -195,20 +216,24 @@ class SessionStore:
         Raises:
             UsageError: for a bad id, or a session of another user.
         """
-        if session_id is not None and (not session_id.strip() or len(session_id) > 200):
+        if session_id is not None and (not session_id.strip() or len(session_id) > 200 or "\x00" in session_id):
             msg = "a session id must be 1..200 characters"
             raise UsageError(msg)
+        _check_user(user_id)
         with self._lock:
             sid = session_id or uuid.uuid4().hex
             sess = self._lookup(sid)
-            if sess is None:
-                sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
-                self._unsaved.add(sid)
-            elif sess.user_id != user_id:
+            if sess is not None and sess.user_id != user_id:
                 msg = f"session {sid!r} belongs to another user; start a new session"
                 raise UsageError(msg)
-            self._use(sess)
-            return sess
+            use = self._use(sess) if sess is not None else "gone"
+            if use == "gone":
+                sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
+                self._unsaved.add(sid)
+                self._use(sess)
+        if use == "stale":
+            self._refresh(sess)
+        return sess
 
     def open(self, user_id: str | None, scene: str | None = None) -> Session:
         """Opens a new session for ``user_id``, starting in ``scene`` (on disk at once, with a ``path``).
@@ -216,6 +241,7 @@ class SessionStore:
         Raises:
             UsageError: when the user already holds ``per_user`` sessions.
         """
+        _check_user(user_id)
         with self._lock:
             self._sweep()
             held = self._db.count(user_id, any_user=False) if self._db is not None else self._owned[user_id]
@@ -232,8 +258,12 @@ class SessionStore:
             sess = self._lookup(session_id)
             if sess is None or sess.user_id != user_id:
                 return None
-            self._use(sess)
-            return sess
+            use = self._use(sess)
+        if use == "gone":
+            return None
+        if use == "stale":
+            self._refresh(sess)
+        return sess
 
     def save(self, sess: Session) -> None:
         """Writes a session to disk (nothing in memory only), holding ``sess.lock``; one dropped meanwhile is not."""
@@ -299,9 +329,28 @@ class SessionStore:
             return isinstance(session_id, str) and self._lookup(session_id) is not None
 
     def close(self) -> None:
-        """Closes the session file (what was saved stays)."""
+        """Closes the session table (what was saved stays)."""
         if self._db is not None:
             self._db.close()
+
+    def _refresh(self, sess: Session) -> None:
+        """Reads back a session another process wrote since this copy was (after a turn of this process on it: the
+        store's lock is not held, as a turn takes ``sess.lock`` before the store's)."""
+        if self._db is None:
+            return
+        with sess.lock:
+            row = self._db.load(sess.session_id)
+            if row is None or row.rev == sess.rev:
+                return
+            try:
+                fresh = Session.load(sess.session_id, row.user_id, row.last_used, row.data, self.turn_log)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning(
+                    "session %s as another process wrote it is unreadable (%s); kept as it was", sess.session_id, exc
+                )
+                return
+            fresh.rev = row.rev
+            sess.adopt(fresh)
 
     # -- under self._lock ----------------------------------------------------------------------------------------
 
@@ -316,27 +365,35 @@ class SessionStore:
             if row is None:
                 return None
             try:
-                sess = Session.load(sid, row[0], row[1], row[2], self.turn_log)
+                sess = Session.load(sid, row.user_id, row.last_used, row.data, self.turn_log)
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("session %s on disk is unreadable (%s); dropped", sid, exc)
                 self._db.delete(sid)
                 return None
+            sess.rev = row.rev
             self._add(sess)
         if sess is not None and self._expired(sess.last_used):
             self._remove(sid)
             return None
         return sess
 
-    def _use(self, sess: Session) -> None:
+    def _use(self, sess: Session) -> _Use:
+        """Marks a session used; whether its stored row is this copy's, newer (another process wrote it) or gone
+        (another process ended it: then it goes here too)."""
         sess.last_used = time.time()
         self._sessions.move_to_end(sess.session_id)
-        if self._db is not None:
-            self._db.touch(sess.session_id, sess.last_used)
+        if self._db is None or sess.session_id in self._unsaved:
+            return "fresh"
+        rev = self._db.touch(sess.session_id, sess.last_used)  # the one statement a use costs, as before
+        if rev is None:
+            self._remove(sess.session_id)
+            return "gone"
+        return "fresh" if rev == sess.rev else "stale"
 
     def _write(self, sess: Session, data: str) -> None:
         """Saves a session; on disk too the least recently used beyond ``max_sessions`` go."""
         if self._db is not None:
-            self._db.save(sess.session_id, sess.user_id, sess.last_used, data)
+            sess.rev = self._db.save(sess.session_id, sess.user_id, sess.last_used, data)
             self._unsaved.discard(sess.session_id)
             self._evict()
 

@@ -1,4 +1,4 @@
-"""Cross-scene user profiles: what each user did in every scene, and their feedback, in SQLite.
+"""Cross-scene user profiles: what each user did in every scene, and their feedback (SQLite or PostgreSQL).
 
 A turn reads a user's history in other scenes from here (the reranker's ``RerankQuery.history``) and the items they
 rejected (never recommended again); the ``record_feedback`` tool writes to it. ``forget(user)`` deletes a user
@@ -7,8 +7,6 @@ everywhere in this store.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Literal, get_args
 
 from scenebridge.errors import UsageError
 from scenebridge.settings import data_home
+from scenebridge.state import EventRow, EventRows, event_rows
 
 __all__ = ["FEEDBACK_KINDS", "FeedbackKind", "ProfileEvent", "ProfileStore", "default_profiles_path"]
 
@@ -44,38 +43,26 @@ class ProfileEvent:
 
 
 def _check_user(user_id: str) -> str:
-    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID:
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID or "\x00" in user_id:
         msg = f"a user id must be 1..{MAX_USER_ID} characters of text, got {user_id!r:.60}"
         raise UsageError(msg)
     return user_id.strip()
 
 
 class ProfileStore:
-    """Users' histories and feedback across scenes (thread-safe; one SQLite file).
+    """Users' histories and feedback across scenes (thread-safe), in a SQLite file or PostgreSQL.
 
-    A server's thread pool uses the store opened in the main thread, so the one connection is shared across threads
-    (``check_same_thread=False``) and every statement runs under one lock, as in the embedding cache.
+    The events live in a :class:`~scenebridge.state.base.EventRows` table (:mod:`scenebridge.state`): a SQLite
+    file by default, whose one connection the server's thread pool shares under a lock, or PostgreSQL, which
+    several ``serve`` processes share. What a history or a dislike is stays here, the same on both.
 
     Args:
-        path: the SQLite file (created with its folder), or ``":memory:"``.
+        path: the SQLite file (created with its folder), ``":memory:"``, a ``postgresql://`` URL, or a table.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        target = default_profiles_path() if path is None else path
-        try:
-            if str(target) != ":memory:":
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(target), check_same_thread=False)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS events (user_id TEXT NOT NULL, item_id TEXT NOT NULL, scene TEXT NOT NULL,"
-                " kind TEXT NOT NULL, ts REAL NOT NULL)"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts)")
-        except (OSError, sqlite3.Error) as exc:
-            msg = f"cannot open the profile store {target} ({exc}); check that its folder is writable"
-            raise UsageError(msg) from None
-        self.path = str(target)
-        self._lock = threading.Lock()
+    def __init__(self, path: str | Path | EventRows | None = None) -> None:
+        self._rows = event_rows(default_profiles_path() if path is None else path)
+        self.path = self._rows.where
 
     def record(self, user_id: str, item_id: str, scene: str, kind: str = "like", ts: float | None = None) -> None:
         """Adds one event (``kind`` one of history, view, like, purchase, dislike)."""
@@ -90,9 +77,8 @@ class ProfileStore:
             msg = f"unknown feedback kind {kind!r}; use one of: {', '.join(FEEDBACK_KINDS)}"
             raise UsageError(msg)
         start = time.time() if ts is None else ts
-        rows = [(user, str(i), str(s), kind, start + n * 1e-6) for n, (i, s) in enumerate(items)]
-        with self._lock, self._db:
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        rows = [EventRow(user, str(i), str(s), kind, start + n * 1e-6) for n, (i, s) in enumerate(items)]
+        self._rows.add(rows)
         return len(rows)
 
     def import_interactions(self, rows: Iterable[tuple[str, str, str, float]], replace: bool = True) -> int:
@@ -101,22 +87,16 @@ class ProfileStore:
         With ``replace``, each imported user's earlier ``history`` events are dropped first (feedback is kept), so
         importing twice does not duplicate. Returns the number of events written.
         """
-        data = [(str(u), str(i), str(s), "history", float(o)) for u, i, s, o in rows]
-        users = sorted({r[0] for r in data})
-        with self._lock, self._db:
-            if replace:
-                self._db.executemany("DELETE FROM events WHERE user_id = ? AND kind = 'history'", [(u,) for u in users])
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", data)
+        data = [EventRow(str(u), str(i), str(s), "history", float(o)) for u, i, s, o in rows]
+        if replace:
+            self._rows.replace_history(sorted({r.user_id for r in data}), data)
+        else:
+            self._rows.add(data)
         return len(data)
 
     def events(self, user_id: str) -> list[ProfileEvent]:
         """All events of one user, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT user_id, item_id, scene, kind, ts FROM events WHERE user_id = ? ORDER BY ts, rowid",
-                (_check_user(user_id),),
-            ).fetchall()
-        return [ProfileEvent(*r) for r in rows]
+        return [ProfileEvent(*r) for r in self._rows.events(_check_user(user_id))]
 
     def history(self, user_id: str, exclude_scene: str | None = None) -> list[str]:
         """Item ids the user engaged with positively, oldest first, without repeats, minus disliked items.
@@ -142,17 +122,12 @@ class ProfileStore:
 
     def users(self) -> list[str]:
         """Every user with at least one event."""
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT DISTINCT user_id FROM events ORDER BY user_id")]
+        return self._rows.users()
 
     def forget(self, user_id: str) -> int:
         """Deletes every event of one user; returns how many were deleted."""
-        user = _check_user(user_id)
-        with self._lock, self._db:
-            cur = self._db.execute("DELETE FROM events WHERE user_id = ?", (user,))
-        return int(cur.rowcount)
+        return self._rows.forget(_check_user(user_id))
 
     def close(self) -> None:
         """Closes the database."""
-        with self._lock:
-            self._db.close()
+        self._rows.close()
