@@ -202,7 +202,11 @@ def lexical_parse(
     other = ["cheaper"] if re.search(r"\bcheap(er)?\b|便宜|实惠", low) else []
 
     excluded_tokens = {t for e in exclusions for t in normalize_text(e)}
-    scene_tokens = {t for s, ws in hints.items() for w in (s, *ws) for t in normalize_text(w)}
+    # Chinese hint words can only drop tokens of a Chinese statement; skipping them keeps an English parse from
+    # loading jieba's dictionary (1-3 s in a fresh process).
+    cjk = bool(_CJK.search(statement))
+    scene_tokens = {t for s, ws in hints.items() for w in (s, *ws) if cjk or not _CJK.search(w)
+                    for t in normalize_text(w)}  # fmt: skip
     stop = _topic_stopwords()
     kept = [
         t for t in normalize_text(statement)
