@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,16 +55,17 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 @contextmanager
 def scenebridge_serve(
-    args: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120
+    args: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120, prefix: Sequence[str] = ()
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A real ``scenebridge serve --port PORT ARGS...`` on 127.0.0.1, once its ``/healthz`` answers; yields its URL
-    and process, and stops it afterwards (the test fails with the server's output if it does not start)."""
+    and process, and stops it afterwards (the test fails with the server's output if it does not start). ``prefix``
+    runs it under a wrapper that ends by exec-ing it (e.g. ``unshare``), so the process is still the server."""
     import time
 
     import httpx
     import pytest
 
-    cmd = [sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), *args]
+    cmd = [*prefix, sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
