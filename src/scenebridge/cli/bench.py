@@ -271,7 +271,10 @@ def bench_conversation_cmd(
 
     from rich.table import Table
 
+    from scenebridge.agent.link_prior import prior_for
+    from scenebridge.agent.linking import Linker
     from scenebridge.bench.conversation import bench_conversation, check_options
+    from scenebridge.bench.conversation_measures import agent_statement_linker
     from scenebridge.build import build_recommender, build_reranker, build_store
     from scenebridge.data.format import load_dataset
     from scenebridge.rerank.evaluate import FusionMethod
@@ -280,11 +283,15 @@ def bench_conversation_cmd(
     cfg = settings_from(store, url, embedder, reranker, llm=llm, explain="template", k=k)
     item_store = build_store(settings=cfg.store)
     ds = load_dataset(data)
-    rec = build_recommender(settings=cfg, store=item_store, reranker=build_reranker(folders=cfg.agent.reranker),
-                            profiles=None, sessions=None, mirror=True)  # fmt: skip
+    model = build_reranker(folders=cfg.agent.reranker)
+    rec = build_recommender(settings=cfg, store=item_store, reranker=model, profiles=None, sessions=None, mirror=True)
     console = make_console()
+    # fusion-statement as `evaluate` scores it, and through the agent's linking path (its derived statement's
+    # titles linked as mentions, a confidence-weighted history), on the same users.
+    link = agent_statement_linker(Linker(item_store, prior=prior_for(model)), source, target)
+    refs = [FusionMethod(p, "statement", link=x) for x in (None, link) for p in cfg.agent.reranker]
     res = bench_conversation(ds, rec, source, target, backend=llm, people=people, turns=turns, lang=lang, seed=seed,
-                             users=users, k=k, references=[FusionMethod(p, "statement") for p in cfg.agent.reranker],
+                             users=users, k=k, references=refs,
                              log=lambda m: console.print(m, highlight=False))  # fmt: skip
     table = Table(title=f"{res.source} -> {res.target}, {res.people} {res.users} people ({res.n_en} en, "
                   f"{res.n_zh} zh), {llm}: hit = the target in the top {res.k}")  # fmt: skip
@@ -297,7 +304,7 @@ def bench_conversation_cmd(
     console.print(table)
     ratio = f"{res.ratio:.2f}x" if res.ratio is not None else "-"
     precision = f"{res.link_precision:.1%} of {res.linked}" if res.link_precision is not None else "- (nothing linked)"
-    ref = f"{res.reference} {res.reference_ndcg:.4f}" if res.reference_ndcg is not None else "no reference"
+    ref = " vs ".join(f"{n} {v:.4f}" for n, v in res.references.items()) or "no reference"
     console.print(f"within {res.turns} turns: {ratio} the stateless replay; link precision {precision}; mentions "
                   f"linked {res.mention_recall:.1%}", highlight=False)  # fmt: skip
     console.print(f"first-turn NDCG@10 {res.first_turn_ndcg:.4f} vs {ref} vs popularity {res.popularity_ndcg:.4f} "
@@ -361,3 +368,27 @@ def bench_dialogues_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("tool-loop")
+def bench_tool_loop_cmd(
+    store: Annotated[Path, typer.Option(help="Item store folder (the amazon-art-office store for the requests).")],
+    model: Annotated[Path, typer.Option(help="The caller: a GGUF model served by llama-cpp-python.")],
+    requests: Annotated[Path, typer.Option(help="Requests (YAML).")] = Path("benchmarks/tool_requests.yaml"),
+    limit: Annotated[int | None, typer.Option(help="Use only the first N requests.", min=1)] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the figures and every outcome as JSON here.")] = None,
+) -> None:
+    """A real model as the caller: it drives recommend/search_items over EN/ZH requests; served share, invalid calls
+    caught and corrected, items named outside the catalogue."""
+    import json
+    import sys
+
+    from scenebridge.bench.tool_loop import run_bench
+
+    console = make_console()
+    res = run_bench(store=store, model=model, requests=requests, limit=limit, command=" ".join(sys.argv),
+                    log=lambda m: console.print(m, highlight=False))  # fmt: skip
+    console.print_json(json.dumps(res["figures"], ensure_ascii=False))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")

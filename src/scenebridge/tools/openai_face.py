@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
 
-__all__ = ["dispatch", "openai_tools", "strict_schema"]
+__all__ = ["compact_result", "dispatch", "openai_tools", "strict_schema"]
 
 # Keywords strict mode does not accept (validation happens in pydantic on our side instead).
 _DROP = {"title", "default", "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum",
@@ -87,3 +87,25 @@ def dispatch(toolkit: Toolkit, name: str, arguments: str | dict[str, Any] | None
     else:
         parsed = arguments if arguments is not None else {}
     return json.dumps(toolkit.call(name, parsed), ensure_ascii=False)
+
+
+# What a model needs of an item to answer about it; evidence, attributes and timings stay in the full result.
+_ITEM_KEYS = ("item_id", "title", "category", "scene", "explanation")
+_TURN_KEYS = ("session_id", "scene", "notes")
+
+
+def compact_result(text: str) -> str:
+    """A tool answer (JSON text) cut to what a model answers from: each item's id, title, category, scene and
+    explanation, a turn's session id, scene and notes; errors and other answers unchanged. A recommend answer of
+    10 items shrinks about tenfold, which is what a small local model's context and a CPU's prompt speed allow."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list) or "error" in data:
+        return text
+    out: dict[str, Any] = {k: data[k] for k in _TURN_KEYS if k in data}
+    out["items"] = [{k: i[k] for k in _ITEM_KEYS if k in i} for i in data["items"] if isinstance(i, dict)]
+    if data.get("unknown_ids"):
+        out["unknown_ids"] = data["unknown_ids"]
+    return json.dumps(out, ensure_ascii=False)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from scenebridge.llm.openai_compat import as_llm_error
+from scenebridge.prompts import load_prompt
 from scenebridge.tools.definitions import TOOLS, Tool, Toolkit
-from scenebridge.tools.openai_face import dispatch, openai_tools
+from scenebridge.tools.openai_face import compact_result, dispatch, openai_tools
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -57,6 +58,8 @@ def run_tool_loop(
     messages: list[dict[str, Any]],
     tools: tuple[Tool, ...] = TOOLS,
     max_rounds: int = 6,
+    results_as_user: bool = False,
+    compact: bool = False,
 ) -> ToolLoopResult:
     """Chat with tools until the model answers without calling one (or ``max_rounds`` model calls were made).
 
@@ -67,6 +70,10 @@ def run_tool_loop(
         messages: the conversation so far (system and user messages).
         tools: which tools to offer (all by default).
         max_rounds: most model calls; the result says ``max_rounds`` when the model was still calling tools.
+        results_as_user: also hand each round's results back in a user message (``prompts/tool_loop.yaml``), for
+            servers whose chat template drops ``tool`` messages (llama-cpp-python's ``chatml-function-calling``).
+        compact: show the model :func:`~scenebridge.tools.openai_face.compact_result` of each answer (the calls
+            keep the full one).
 
     Raises:
         LLMError: when the server cannot be reached or fails.
@@ -82,6 +89,7 @@ def run_tool_loop(
                 model=model,
                 messages=msgs,  # type: ignore[arg-type]
                 tools=specs,  # type: ignore[arg-type]
+                tool_choice="auto",  # OpenAI's default with tools; llama-cpp-python offers no tools without it
                 temperature=0,
             )
         except openai.OpenAIError as exc:
@@ -98,8 +106,13 @@ def run_tool_loop(
                             "function": {"name": tc.function.name, "arguments": tc.function.arguments}}
                            for tc in wanted],
         })  # fmt: skip
+        answered = []
         for tc in wanted:
             result = dispatch(toolkit, tc.function.name, tc.function.arguments)
             calls.append(ToolCall(tc.function.name, tc.function.arguments, result))
-            msgs.append({"role": "tool", "tool_call_id": tc.id, "content": result})
+            shown = compact_result(result) if compact else result
+            msgs.append({"role": "tool", "tool_call_id": tc.id, "content": shown})
+            answered.append({"name": tc.function.name, "content": shown})
+        if results_as_user:
+            msgs.append({"role": "user", "content": load_prompt("tool_loop").render("results", results=answered)})
     return ToolLoopResult("", calls, max_rounds, "max_rounds", msgs)
