@@ -19,7 +19,7 @@ WHEELS := $(or $(SCENEBRIDGE_CACHE),$(HOME)/.cache/scenebridge)/wheels
 SMALL_MODEL := qwen2.5-coder-0.5b
 PORT ?= 8080
 
-.PHONY: run test unit integration lint install clean llama models-small models-default browser serve examples
+.PHONY: run test unit integration lint install clean llama models-small models-default browser postgres serve examples
 
 install: $(STAMP)
 
@@ -66,7 +66,7 @@ serve: $(QS_STORE)/.indexed $(QS_MODEL)/config.json llama models-default
 
 # The integration tier runs the real small model (llama.cpp in-process and llama-cpp-python's server): CI installs
 # both first. In CI (CI=true) a missing model fails those tests instead of skipping them.
-test: $(STAMP) llama models-small browser
+test: $(STAMP) llama models-small browser postgres
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
@@ -75,7 +75,7 @@ test: $(STAMP) llama models-small browser
 unit: $(STAMP)
 	$(PY) -m pytest -m unit
 
-integration: $(STAMP) llama models-small browser
+integration: $(STAMP) llama models-small browser postgres
 	$(PY) -m pytest -m integration
 
 lint: $(STAMP)
@@ -104,6 +104,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }
+
+# The PostgreSQL state tests start their own cluster with Debian's postgresql (initdb, pg_ctl); apt-get when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q postgresql; }
 
 clean:
 	rm -rf $(QS_RUN) $(QS_DATA) $(QS_STORE) $(QS_MODEL)
