@@ -9,12 +9,7 @@ The weights and the threshold were chosen on ``benchmarks/link_labels.yaml`` (``
 
 from __future__ import annotations
 
-import heapq
-import math
-import re
 import threading
-import unicodedata
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,22 +18,29 @@ import numpy as np
 
 from scenebridge.agent.state import LinkedItem
 from scenebridge.agent.summary import Mention
+from scenebridge.agent.titles import CJK, MISSING_NUMBER, TitleIndex, norm_title, title_score, tokens
 from scenebridge.agent.wording import note
 
 if TYPE_CHECKING:
+    from scenebridge.agent.link_prior import CoPurchase
     from scenebridge.store.chroma import ItemStore
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
     "EXACT",
     "MISSING_NUMBER",
     "THRESHOLD",
     "TITLE_WEIGHT",
     "Candidate",
+    "LinkWeights",
     "Linker",
     "MentionLink",
+    "ScoredCandidate",
     "TitleIndex",
     "link_notes",
     "norm_title",
+    "same_product",
+    "title_score",
 ]
 
 # Chosen on benchmarks/link_labels.yaml (65 mentions, 49 with a right item) by a grid over the title weight
@@ -49,84 +51,32 @@ THRESHOLD = 0.55
 TITLE_WEIGHT = 0.8
 EXACT = 0.9
 """The confidence of a title equal to the mention once normalised ("The Terminator" / "Terminator, The (1984)")."""
-MISSING_NUMBER = 0.5
-"""The title score is multiplied by this when the title lacks a model number the mention has ("PT-1280", "fx-300ES")."""
 COS_LO, COS_HI = 0.4, 0.9
 """Cosines are mapped linearly from [COS_LO, COS_HI] to [0, 1] (USE: unrelated short texts sit near 0.2-0.35)."""
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_YEAR = re.compile(r"\s*\((?:\d{4}|[^()]*\d{4}[^()]*)\)\s*$")
-_ARTICLE_TAIL = re.compile(r"^(?P<body>.+?),\s*(?P<art>the|a|an|la|le|les|il|el|das|der|die)\b(?P<rest>.*)$", re.I)
-_LEAD_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
-_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]")
-
-
-def norm_title(text: str) -> str:
-    """A title or mention for string matching: NFKC, lower case, "Terminator, The (1984)" -> "terminator",
-    punctuation as spaces, no leading article."""
-    low = unicodedata.normalize("NFKC", text).strip().lower()
-    low = _YEAR.sub("", low)
-    tail = _ARTICLE_TAIL.match(low)
-    if tail:
-        low = f"{tail.group('art')} {tail.group('body')}{tail.group('rest')}"
-    low = re.sub(r"[^\w\s]|_", " ", low)
-    return _LEAD_ARTICLE.sub("", " ".join(low.split()))
+SAME_PRODUCT = 0.6
+"""Title-token Jaccard from which two titles name one product (the near-duplicates of ``bench conversation``)."""
+MARGIN_CAP = 0.3
+"""The ambiguity margin counts at most this much either way."""
+TOGETHER_TOP = 5
+"""How many of each other mention's best candidates a candidate is checked against for "had together"."""
 
 
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text)
+@dataclass(frozen=True)
+class LinkWeights:
+    """How the parts of a link's confidence add up beside the title + embedding score.
+
+    Attributes:
+        margin: times the lead over the best rival product (ambiguity lowers the confidence).
+        together: times the confidence of another mention's candidate someone had together with this one.
+        popularity: times the 0..1 popularity of the item among people who had items of the source scenes.
+    """
+
+    margin: float = 0.0
+    together: float = 0.0
+    popularity: float = 0.0
 
 
-def title_score(query: str, title: str) -> float:
-    """0..1: plain edit similarity and token-set similarity, averaged (both normalised strings). The token-set part
-    rewards a mention that names a product by some of its title's words; the plain part prefers the exact title
-    ("alien" -> "Alien (1979)" over "Alien 3"). A model number of the mention missing from the title costs
-    :data:`MISSING_NUMBER`."""
-    from rapidfuzz import fuzz
-
-    score = (fuzz.ratio(query, title) + fuzz.token_set_ratio(query, title)) / 200.0
-    numbers = {t for t in _tokens(query) if any(c.isdigit() for c in t)}
-    if numbers and not numbers <= set(_tokens(title)):
-        score *= MISSING_NUMBER
-    return score
-
-
-class TitleIndex:
-    """One scene's titles, normalised, with an inverted token index: a query is scored against the titles that
-    share a word with it (rarest words first), not against all of them (18.6k titles: rapidfuzz over all took
-    ~0.4 s per query here, the index a few milliseconds)."""
-
-    def __init__(self, pairs: Iterable[tuple[str, str]], shortlist: int = 60) -> None:
-        self.ids: list[str] = []
-        self.titles: list[str] = []
-        self.raw: list[str] = []
-        postings: dict[str, list[int]] = {}
-        for item_id, title in pairs:
-            norm = norm_title(title)
-            if not norm:
-                continue
-            row = len(self.ids)
-            self.ids.append(item_id)
-            self.titles.append(norm)
-            self.raw.append(title)
-            for tok in set(_tokens(norm)):
-                postings.setdefault(tok, []).append(row)
-        self._postings = postings
-        self._idf = {t: math.log(1 + len(self.ids) / len(rows)) for t, rows in postings.items()}
-        self.shortlist = shortlist
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def match(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
-        """The best rows for a mention (normalised by :func:`norm_title`), as ``(row, title score)``."""
-        weight: dict[int, float] = defaultdict(float)
-        for tok in set(_tokens(query)):
-            for row in self._postings.get(tok, ()):
-                weight[row] += self._idf[tok]
-        rows = heapq.nlargest(self.shortlist, weight, key=weight.__getitem__)
-        scored = [(row, title_score(query, self.titles[row])) for row in rows]
-        return sorted(scored, key=lambda p: -p[1])[:limit]
+DEFAULT_WEIGHTS = LinkWeights()
 
 
 @dataclass(frozen=True)
@@ -137,6 +87,27 @@ class Candidate:
     scene: str
     title: str
     cosine: float
+
+
+@dataclass(frozen=True)
+class ScoredCandidate:
+    """A candidate with its confidence and the parts it was added up from (for traces, tests and weight search).
+
+    Attributes:
+        candidate: the item.
+        confidence: 0..1, what is compared with the threshold.
+        base: the title + embedding score (:meth:`Linker.confidence`).
+        margin: ``base`` minus the best ``base`` of a candidate that is another product (+-:data:`MARGIN_CAP`).
+        together: the best ``base`` among other mentions' top candidates someone had together with it (0..1).
+        popularity: 0..1, how many people had it (0 without a prior).
+    """
+
+    candidate: Candidate
+    confidence: float
+    base: float
+    margin: float
+    together: float
+    popularity: float
 
 
 @dataclass(frozen=True)
@@ -177,6 +148,8 @@ class Linker:
         max_titles: scenes with more items are matched by embedding alone (no title index in memory).
         titles: ``titles(scene) -> [(item_id, title), ...]``; by default read from the store once per scene.
         cos_range: cosines mapped linearly onto 0..1 for the embedding side.
+        prior: who had which items (:mod:`scenebridge.agent.link_prior`), for the popularity and had-together parts.
+        weights: how margin, had-together and popularity add to the confidence.
     """
 
     def __init__(
@@ -189,8 +162,12 @@ class Linker:
         max_titles: int = 200_000,
         titles: Callable[[str], Iterable[tuple[str, str]]] | None = None,
         cos_range: tuple[float, float] = (COS_LO, COS_HI),
+        prior: CoPurchase | None = None,
+        weights: LinkWeights = DEFAULT_WEIGHTS,
     ) -> None:
         self.store = store
+        self.prior = prior
+        self.weights = weights
         self.threshold = threshold
         self.title_weight = title_weight
         self.cos_range = cos_range
@@ -227,7 +204,7 @@ class Linker:
         """The confidence of one candidate and its title score (0 when the scripts differ)."""
         lo, hi = self.cos_range
         emb = min(1.0, max(0.0, (cosine - lo) / (hi - lo)))
-        if bool(_CJK.search(mention)) != bool(_CJK.search(title)):
+        if bool(CJK.search(mention)) != bool(CJK.search(title)):
             return emb, 0.0  # "异形" and "Alien (1979)" share no characters: the embedding alone decides
         query, name = norm_title(mention), norm_title(title)
         tscore = title_score(query, name)
@@ -247,10 +224,36 @@ class Linker:
         Returns:
             One :class:`MentionLink` per mention, in order.
         """
+        return [self._choose(m, ranked) for m, ranked in zip(mentions, self.scored(mentions, target=target,
+                source_scenes=source_scenes), strict=True)]  # fmt: skip
+
+    def scored(
+        self, mentions: Sequence[Mention], *, target: str | None = None, source_scenes: Sequence[str] = ()
+    ) -> list[list[ScoredCandidate]]:
+        """Every mention's candidates with the parts of their confidence (title + embedding, ambiguity margin,
+        had together with another mention's candidates, popularity), best first."""
         if not mentions:
             return []
         vectors = self.store.embedder.embed([m.text for m in mentions])
-        return [self._link_one(m, vec, target, source_scenes) for m, vec in zip(mentions, vectors, strict=True)]
+        per = [self._base(m, self.candidates(m, vec, target, source_scenes)) for m, vec in zip(mentions, vectors,
+               strict=True)]  # fmt: skip
+        together = self._together(per)
+        out = []
+        for rows, tog in zip(per, together, strict=True):
+            pop = self.prior.popularity([c.item_id for c, _ in rows]) if self.prior is not None else None
+            scored = []
+            for n, ((cand, base), margin) in enumerate(zip(rows, _margins(rows), strict=True)):
+                pop_n = float(pop[n]) if pop is not None else 0.0
+                conf = (
+                    base
+                    + self.weights.margin * margin
+                    + self.weights.together * float(tog[n])
+                    + self.weights.popularity * pop_n
+                )
+                scored.append(ScoredCandidate(cand, round(min(1.0, max(0.0, conf)), 4), base, margin,
+                                              float(tog[n]), pop_n))  # fmt: skip
+            out.append(sorted(scored, key=lambda s: -s.confidence))
+        return out
 
     def candidates(
         self, mention: Mention, vec: np.ndarray, target: str | None = None, source_scenes: Sequence[str] = ()
@@ -279,21 +282,64 @@ class Linker:
                 cands[hit.item_id] = (scene, cands[hit.item_id][1], float(row @ vec))
         return [Candidate(i, sc, t, c) for i, (sc, t, c) in cands.items() if c is not None]
 
-    def _link_one(self, mention: Mention, vec: np.ndarray, target: str | None, sources: Sequence[str]) -> MentionLink:
-        best: tuple[float, str, str, str] | None = None
-        for cand in self.candidates(mention, vec, target, sources):
-            conf, _ = self.confidence(mention.text, cand.title, cand.cosine)
-            if best is None or conf > best[0]:
-                best = (conf, cand.item_id, cand.scene, cand.title)
-        if best is None:
+    def _base(self, mention: Mention, cands: Sequence[Candidate]) -> list[tuple[Candidate, float]]:
+        return [(c, self.confidence(mention.text, c.title, c.cosine)[0]) for c in cands]
+
+    def _together(self, per: Sequence[Sequence[tuple[Candidate, float]]]) -> list[np.ndarray]:
+        """Per mention and candidate, 0..1: the best title + embedding confidence among the other mentions' top
+        :data:`TOGETHER_TOP` candidates that someone had together with it (0 without a prior)."""
+        zeros = [np.zeros(len(rows), dtype=np.float32) for rows in per]
+        if self.prior is None or len(per) < 2 or not self.weights.together:
+            return zeros
+        tops = [sorted(rows, key=lambda r: -r[1])[:TOGETHER_TOP] for rows in per]
+        out = []
+        for m, rows in enumerate(per):
+            others = [r for o, top in enumerate(tops) if o != m for r in top]
+            if not rows or not others:
+                out.append(zeros[m])
+                continue
+            ids, other_ids = [c.item_id for c, _ in rows], [c.item_id for c, _ in others]
+            had = self.prior.together(ids, other_ids) > 0
+            had &= np.array(ids)[:, None] != np.array(other_ids)[None, :]  # an item is not "had with" itself
+            conf = np.array([b for _, b in others], dtype=np.float32)
+            out.append(np.where(had, conf[None, :], 0.0).max(axis=1).astype(np.float32))
+        return out
+
+    def _choose(self, mention: Mention, ranked: Sequence[ScoredCandidate]) -> MentionLink:
+        if not ranked:
             return MentionLink(mention, None, 0.0)
-        conf, iid, scene, title = best
-        conf = round(conf, 4)
-        if conf < self.threshold:
-            return MentionLink(mention, None, conf, title)
-        item = LinkedItem(mention=mention.text, action=mention.action, item_id=iid, title=title, scene=scene,
-                          confidence=conf)  # fmt: skip
-        return MentionLink(mention, item, conf, title)
+        best = ranked[0]
+        cand = best.candidate
+        if best.confidence < self.threshold:
+            return MentionLink(mention, None, best.confidence, cand.title)
+        item = LinkedItem(mention=mention.text, action=mention.action, item_id=cand.item_id, title=cand.title,
+                          scene=cand.scene, confidence=best.confidence)  # fmt: skip
+        return MentionLink(mention, item, best.confidence, cand.title)
+
+
+def same_product(a: str, b: str) -> bool:
+    """Two titles name one product (title-token Jaccard >= :data:`SAME_PRODUCT`: "sketch pad 9x12 50 sheets" and
+    "sketch pad 9x12 100 sheets")."""
+    return _same(_title_tokens(a), _title_tokens(b))
+
+
+def _title_tokens(title: str) -> set[str]:
+    return set(tokens(norm_title(title)))
+
+
+def _same(ta: set[str], tb: set[str]) -> bool:
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= SAME_PRODUCT
+
+
+def _margins(rows: Sequence[tuple[Candidate, float]]) -> list[float]:
+    """Each candidate's lead over the best candidate that is another product (many near-identical sketch pads: a
+    small or negative lead; the only likely product: its own confidence), clipped to +-:data:`MARGIN_CAP`."""
+    toks = [_title_tokens(c.title) for c, _ in rows]
+    out = []
+    for i, (_, bi) in enumerate(rows):
+        rival = max((bj for j, (_, bj) in enumerate(rows) if j != i and not _same(toks[i], toks[j])), default=0.0)
+        out.append(max(-MARGIN_CAP, min(MARGIN_CAP, bi - rival)))
+    return out
 
 
 def link_notes(links: Sequence[MentionLink], language: str = "en") -> list[str]:

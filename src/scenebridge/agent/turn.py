@@ -16,6 +16,7 @@ from typing import Any, Literal
 from scenebridge.agent.delta import StateDelta, llm_delta
 from scenebridge.agent.exclusions import SemanticGlossary
 from scenebridge.agent.explain import Explanation
+from scenebridge.agent.link_prior import prior_for
 from scenebridge.agent.linking import Linker
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
 from scenebridge.agent.query_embed import QueryEmbedder
@@ -105,7 +106,7 @@ class Recommender:
         self._reader = SemanticGlossary(store.embedder, store.categories) if semantic else None
         # A one-off process does not build title indexes of big scenes (~2-5 s per 20k items): it links those by the
         # embedding neighbours alone, each still scored on its title.
-        self._linker = Linker(store, max_titles=200_000 if mirror else 5_000)
+        self._linker = Linker(store, max_titles=200_000 if mirror else 5_000, prior=prior_for(self._router))
         if mirror:
             store.mirror()
             # The title indexes (~1-3 s per 20k items) are built beside the start, not in the first mentioning turn.
@@ -216,7 +217,8 @@ class Recommender:
             found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
                                       self._behaviour_k, trace,
                                       retrieve.constraint_filter(summary, self._store, sess, target,
-                                                                 self._scene_titles(summary, target)))  # fmt: skip
+                                                                 self._scene_titles(summary, target)),
+                                      first_turn=not sess.turns)  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):

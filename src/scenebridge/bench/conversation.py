@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from scenebridge.agent.turn import Recommender, TurnResult
     from scenebridge.data.format import Dataset
 
-__all__ = ["ConversationBench", "bench_conversation", "check_options"]
+__all__ = ["ConversationBench", "bench_conversation", "check_options", "draw_people"]
 
 LANGUAGES = ("en", "zh", "mixed")
 
@@ -60,6 +60,7 @@ class ConversationBench:
     first_turn_ndcg: float
     reference: str | None
     reference_ndcg: float | None
+    references: dict[str, float]
     popularity_ndcg: float
     first_turn_scene_accuracy: float
     scene_told: int
@@ -103,7 +104,8 @@ def bench_conversation(
         seed: the people, their targets and their wording.
         users: ``test`` (reported numbers) or ``valid`` (for choosing settings).
         k: the answer size and the hit depth.
-        references: methods to score the first turn's NDCG against; the first one that fits S -> T is used.
+        references: methods to score the first turn's NDCG against on the same users (every one that fits S -> T;
+            the first is ``reference``).
         log: progress lines.
 
     Raises:
@@ -111,6 +113,29 @@ def bench_conversation(
     """
     check_options(lang, users, turns, people)
     start = time.perf_counter()
+    split, catalogue, drawn = draw_people(ds, source, target, users=users, people=people, lang=lang, seed=seed)
+    truth = split.test_truth if users == "test" else split.valid_truth
+    chosen = [p.user_id for p in drawn]
+    top = popular(split, k)
+    convs: list[dict[str, Any]] = []
+    for n, person in enumerate(drawn):
+        conv = _converse(rec, person, turns, k, truth[person.user_id], catalogue)
+        conv["popularity_hit"] = person.target in top
+        convs.append(conv)
+        ms = conv["turn_ms"]
+        log(f"{n + 1}/{len(drawn)} {person.language} {person.user_id}: hit at turn {conv['hit_turn']}, replay "
+            f"{conv['replay_hit_turn']}; {len(ms)} turns, mean {np.mean(ms) if ms else 0:.0f} ms")  # fmt: skip
+    return _summarise(convs, split, chosen, truth, references, backend, users, turns, k, start)
+
+
+def draw_people(
+    ds: Dataset, source: str, target: str, *, users: str = "test", people: int = 300, lang: str = "mixed", seed: int = 0
+) -> tuple[CrossSceneSplit, Catalogue, list[Person]]:
+    """The simulated people of a run: the split, the catalogue's word statistics and the people, by user id.
+
+    Raises:
+        UsageError: when no user of the split has two visible source items to speak of.
+    """
     split = cold_start_split(ds, source, target, seed=0)
     truth = split.test_truth if users == "test" else split.valid_truth
     pool = split.test_users if users == "test" else split.valid_users
@@ -121,21 +146,13 @@ def bench_conversation(
         raise UsageError(msg)
     order = list(eligible)
     random.Random(seed).shuffle(order)  # a smaller run's people are the first of a larger one's (same seed)
-    chosen = sorted(order[:people])
-    top = popular(split, k)
-    convs: list[dict[str, Any]] = []
-    for n, user in enumerate(chosen):
+    drawn = []
+    for n, user in enumerate(sorted(order[:people])):
         prng = random.Random(f"{seed}:{user}")
         language = lang if lang != "mixed" else ("en", "zh")[n % 2]
-        person = Person(user, split.history(user), prng.choice(sorted(truth[user])), source, target, language,
-                        catalogue, prng)  # fmt: skip
-        conv = _converse(rec, person, turns, k, truth[user], catalogue)
-        conv["popularity_hit"] = person.target in top
-        convs.append(conv)
-        ms = conv["turn_ms"]
-        log(f"{n + 1}/{len(chosen)} {language} {user}: hit at turn {conv['hit_turn']}, replay "
-            f"{conv['replay_hit_turn']}; {len(ms)} turns, mean {np.mean(ms) if ms else 0:.0f} ms")  # fmt: skip
-    return _summarise(convs, split, chosen, truth, references, backend, users, turns, k, start)
+        drawn.append(Person(user, split.history(user), prng.choice(sorted(truth[user])), source, target, language,
+                            catalogue, prng))  # fmt: skip
+    return split, catalogue, drawn
 
 
 def check_options(lang: str, users: str, turns: int, people: int) -> None:
@@ -238,7 +255,8 @@ def _summarise(
     mentioned = sum(len(c["mentioned"]) for c in convs)
     times = [ms for c in convs for ms in c["turn_ms"]]
     notes: list[str] = []
-    name, ref_ndcg = reference_ndcg(refs, split, users, truth, 10, notes)  # NDCG@10 whatever k the hits use
+    scored = reference_ndcg(refs, split, users, truth, 10, notes)  # NDCG@10 whatever k the hits use
+    name = next(iter(scored), None)
     if not links:
         notes.append("no item was linked in any turn: link precision is undefined")
     refused = [e for c in convs for e in (*c["errors"], *c["replay_errors"])]
@@ -254,7 +272,8 @@ def _summarise(
         ratio=by_turn[-1] / replay_by_turn[-1] if replay_by_turn[-1] else None,
         linked=len(links), linked_own=own, link_precision=own / len(links) if links else None,
         mention_recall=sum(c["mentions_linked"] for c in convs) / mentioned if mentioned else 0.0,
-        first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name, reference_ndcg=ref_ndcg,
+        first_turn_ndcg=float(np.mean([c["first_ndcg"] for c in convs])), reference=name,
+        reference_ndcg=scored[name] if name else None, references=scored,
         popularity_ndcg=float(np.mean([ndcg_at(popular(split, 10), truth[c["user_id"]], 10) for c in convs])),
         first_turn_scene_accuracy=sum(c["first_scene"] == split.target for c in convs) / n,
         refused=len(refused), scene_told=sum(c["scene_told"] for c in convs),

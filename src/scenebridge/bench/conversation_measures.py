@@ -8,13 +8,17 @@ from typing import Protocol
 
 import numpy as np
 
+from scenebridge.agent.linking import Linker
+from scenebridge.agent.summary import Mention
 from scenebridge.bench.person import Catalogue
 from scenebridge.data.preprocess import normalize_text
 from scenebridge.data.split import CrossSceneSplit
 from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
+from scenebridge.rerank.statement import StatementLinker
 
-__all__ = ["NEAR_DUPLICATE", "OwnItems", "Reference", "ndcg_at", "popular", "reference_ndcg"]
+__all__ = ["NEAR_DUPLICATE", "OwnItems", "Reference", "agent_statement_linker", "ndcg_at", "popular",
+           "reference_ndcg"]  # fmt: skip
 
 NEAR_DUPLICATE = 0.6  # title-token Jaccard at which a linked item counts as the same product as one the person owns
 
@@ -70,13 +74,26 @@ def popular(split: CrossSceneSplit, k: int) -> list[str]:
     return [str(i) for i, _ in sorted(counts.items(), key=lambda x: (-x[1], str(x[0])))[:k]]
 
 
+def agent_statement_linker(linker: Linker, source: str, target: str) -> StatementLinker:
+    """The agent's linker as the ``fusion-statement-linked`` row's: each part of a derived statement is a mention of
+    something bought in ``source``, linked as a turn links it."""
+
+    def link(parts: Sequence[str]) -> list[tuple[str, float]]:
+        mentions = [Mention(text=p[:120], action="bought") for p in parts if p.strip()]
+        found = linker.link(mentions, target=target, source_scenes=[source])
+        return [(x.item.item_id, x.confidence) for x in found if x.item is not None]
+
+    return link
+
+
 def reference_ndcg(
     refs: Sequence[Reference], split: CrossSceneSplit, users: Sequence[str], truth: dict[str, set[str]], k: int,
     notes: list[str],
-) -> tuple[str | None, float | None]:  # fmt: skip
-    """The first reference that fits this split, and its mean NDCG@10 over ``users``."""
+) -> dict[str, float]:  # fmt: skip
+    """Each reference that fits this split, and its mean NDCG@``k`` over ``users`` (in the order given)."""
+    out: dict[str, float] = {}
     if not refs:
-        return None, None
+        return out
     ctx = Context.build(split, seed=0)
     for ref in refs:
         try:
@@ -87,5 +104,5 @@ def reference_ndcg(
         scores = ref.score(users)
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         ranked = [[split.target_items[j] for j in row] for row in top]
-        return ref.name, float(np.mean([ndcg_at(r, truth[u], k) for r, u in zip(ranked, users, strict=True)]))
-    return None, None
+        out[ref.name] = float(np.mean([ndcg_at(r, truth[u], k) for r, u in zip(ranked, users, strict=True)]))
+    return out

@@ -1,10 +1,16 @@
-"""The fusion reranker as a method of the evaluation harness: ``fusion`` (history) and ``fusion-statement`` rows."""
+"""The fusion reranker as a method of the evaluation harness: ``fusion`` (history) and ``fusion-statement`` rows.
+
+Statement mode embeds a statement derived from the user's visible source items; given a :class:`StatementLinker`
+(``fusion-statement-linked``) the things it names are also linked to catalogue items, as the agent links what a
+person says, and those items are the user's history weighted by the links' confidence, as the agent gives them to the
+reranker on a first turn (no train/serve skew between the offline row and the agent).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -12,8 +18,13 @@ from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.checkpoint import load_checkpoint
-from scenebridge.rerank.features import UserQuery, build_batch
-from scenebridge.rerank.statement import statement_vectors
+from scenebridge.rerank.features import Batch, UserQuery, build_batch
+from scenebridge.rerank.statement import StatementLinker, derive_parts, statement_vectors
+
+if TYPE_CHECKING:
+    import torch
+
+    from scenebridge.rerank.model import FusionNet
 
 __all__ = ["FusionMethod"]
 
@@ -23,10 +34,16 @@ _OUTSIDE = np.float32(-1e6)
 class FusionMethod:
     """Scores every target item: the model orders its candidates; the rest follow by popularity."""
 
-    def __init__(self, path: str | Path, mode: Literal["history", "statement"] = "history") -> None:
+    def __init__(
+        self, path: str | Path, mode: Literal["history", "statement"] = "history", link: StatementLinker | None = None
+    ) -> None:
+        if link is not None and mode != "statement":
+            msg = "a statement linker is used in statement mode only"
+            raise UsageError(msg)
         self.path = Path(path)
         self.mode = mode
-        self.name = "fusion" if mode == "history" else "fusion-statement"
+        self.link = link
+        self.name = "fusion" if mode == "history" else "fusion-statement" if link is None else "fusion-statement-linked"
 
     def fit(self, ctx: Context) -> None:
 
@@ -53,12 +70,28 @@ class FusionMethod:
         import torch
 
         self.tgt_vecs = torch.from_numpy(self.ckpt.vectors[ctx.tgt_cols])
+        self._targets = set(ctx.tgt_cols.tolist())
 
     def _queries(self, users: Sequence[str]) -> list[UserQuery]:
         if self.mode == "history":
             return [UserQuery(history=self.ctx.history_cols(u)) for u in users]
         histories = [self.ctx.split.history(u) for u in users]
-        return [UserQuery(interest=v) for v in statement_vectors(histories, self.titles, self.ckpt.embedder)]
+        vectors = statement_vectors(histories, self.titles, self.ckpt.embedder)
+        if self.link is None:
+            return [UserQuery(interest=v) for v in vectors]
+        return [self._linked(h, v) for h, v in zip(histories, vectors, strict=True)]
+
+    def _linked(self, history: Sequence[str], vector: np.ndarray) -> UserQuery:
+        """The derived statement's parts linked to items: a history weighted by confidence, as the agent's."""
+        assert self.link is not None
+        kept: dict[int, float] = {}  # an item linked twice counts with its larger confidence
+        for item_id, conf in self.link(derive_parts(history, self.titles)):
+            col = self.ckpt.item_index.get(item_id)
+            if col is not None and col not in self._targets and conf > 0:  # cold start: no target-scene history
+                kept[col] = max(kept.get(col, 0.0), float(conf))
+        weights = np.array(list(kept.values()), dtype=np.float32)
+        return UserQuery(history=np.array(list(kept), dtype=np.int64), interest=vector,
+                         weights=None if bool((weights == 1.0).all()) else weights)  # fmt: skip
 
     def score(self, users: Sequence[str]) -> np.ndarray:
         from scenebridge.rerank.model import score_lists
@@ -67,8 +100,36 @@ class FusionMethod:
         for start in range(0, len(users), 256):
             chunk = list(users[start : start + 256])
             batch = build_batch(self._queries(chunk), self.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
-            s = score_lists(self.model, batch, self.tgt_vecs)
+            s = (
+                _score_lists(self.model, batch, self.tgt_vecs)
+                if batch.history_weights
+                else score_lists(self.model, batch, self.tgt_vecs)
+            )
             rows = np.repeat(np.arange(len(chunk)), batch.cands.shape[1])
             keep = batch.mask.ravel()
             out[start + rows[keep], batch.cands.ravel()[keep]] = s.ravel()[keep]
         return out
+
+
+def _score_lists(model: FusionNet, batch: Batch, targets: torch.Tensor) -> np.ndarray:
+    """:func:`~scenebridge.rerank.model.score_lists` with the history weights on the id path too, as the fusion
+    reranker scores a weighted history in a turn."""
+    import torch
+
+    from scenebridge.rerank.model import id_inputs
+
+    weights = np.concatenate([np.ones(len(h), np.float32) if w is None else np.asarray(w, np.float32)
+                              for h, w in zip(batch.histories, batch.history_weights or [], strict=True)])  # fmt: skip
+    model.eval()
+    with torch.no_grad():
+        uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
+        out = model(
+            torch.from_numpy(batch.feats),
+            torch.from_numpy(batch.query),
+            targets[uniq],
+            inv,
+            torch.zeros(len(inv), dtype=torch.long),
+            id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
+            id_weights=weights,
+        )
+    return np.asarray(out.numpy())

@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from scenebridge.store.embed import cached_embedder
 
-__all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "derive_statement", "statement_vectors"]
+__all__ = ["STATEMENT_ITEMS", "STATEMENT_WORDS", "StatementLinker", "derive_parts", "derive_statement",
+           "statement_vectors"]  # fmt: skip
 
 STATEMENT_ITEMS = 3
 STATEMENT_WORDS = 5
+
+
+class StatementLinker(Protocol):
+    """Links the things a derived statement names to catalogue items, as the agent links what a person says.
+
+    Called with the statement's parts (most recent first); answers ``(item_id, confidence)`` for each part that
+    was linked (the agent's linker: :mod:`scenebridge.agent.linking`, given by a layer above this one).
+    """
+
+    def __call__(self, parts: Sequence[str]) -> list[tuple[str, float]]: ...
+
+
+def derive_parts(history: Sequence[str], titles: Mapping[str, str]) -> list[str]:
+    """The things a derived statement names, most recent first: the opening words of each of the last few titles."""
+    parts = []
+    for item in history[-STATEMENT_ITEMS:]:
+        words = str(titles.get(item, "")).split()[:STATEMENT_WORDS]
+        if words:
+            parts.append(" ".join(words))
+    return parts[::-1]
 
 
 def derive_statement(history: Sequence[str], titles: Mapping[str, str]) -> str:
@@ -20,12 +42,7 @@ def derive_statement(history: Sequence[str], titles: Mapping[str, str]) -> str:
     Only the user's visible source history is read (never a target-scene item), so "statement" mode is scored
     without leakage; the text stands in for what the LLM would extract from "I bought X, Y and Z".
     """
-    parts = []
-    for item in history[-STATEMENT_ITEMS:]:
-        words = str(titles.get(item, "")).split()[:STATEMENT_WORDS]
-        if words:
-            parts.append(" ".join(words))
-    return ", ".join(reversed(parts))
+    return ", ".join(derive_parts(history, titles))
 
 
 def statement_vectors(histories: Sequence[Sequence[str]], titles: Mapping[str, str], embedder: str) -> np.ndarray:

@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 
 from scenebridge.agent.exclusions import ExclusionFilter
+from scenebridge.agent.linking import Linker
 from scenebridge.agent.result import RecommendedItem, TurnResult
 from scenebridge.agent.state import LinkedItem
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.turn import Recommender
-from scenebridge.bench.conversation import bench_conversation
-from scenebridge.bench.conversation_measures import ndcg_at
+from scenebridge.bench.conversation import bench_conversation, draw_people
+from scenebridge.bench.conversation_measures import agent_statement_linker, ndcg_at
 from scenebridge.bench.person import Catalogue, Person
 from scenebridge.data.format import Dataset
 from scenebridge.data.visible import Context
@@ -194,6 +195,7 @@ def test_a_real_recommender_over_a_hashing_store(ds, tmp_path: Path):
     assert res.replay_hit_by_turn == sorted(res.replay_hit_by_turn)
     assert res.reference == "oracle"
     assert res.reference_ndcg == pytest.approx(1.0)
+    assert res.references == {"oracle": pytest.approx(1.0)}  # every reference that fits, the misfit left out
     assert any("misfit skipped" in n for n in res.notes)
     assert res.replay_first_differs == 0  # a fresh session answers the opening as the conversation did
     for conv in res.conversations:
@@ -240,3 +242,25 @@ def test_a_refused_message_is_an_empty_answer_not_a_crash(ds):
     assert all(c["shown"][1:] == [[], []] for c in misses)
     assert any("1..10" in n for n in res.notes)
     assert res.hit_by_turn[-1] == res.hit_by_turn[0]
+
+
+def test_the_people_drawn_are_those_a_run_talks_to(ds):
+    split, _, people = draw_people(ds, "art", "office", users="test", people=4, seed=3)
+    again = draw_people(ds, "art", "office", users="test", people=4, seed=3)[2]
+    assert [p.user_id for p in people] == [p.user_id for p in again] == sorted(p.user_id for p in people)
+    assert [p.opening() for p in people] == [p.opening() for p in again]
+    assert all(p.target in split.test_truth[p.user_id] for p in people)
+    assert [p.language for p in people] == ["en", "zh", "en", "zh"]
+    res = bench_conversation(ds, ScriptedRecommender(ds), "art", "office", people=4, turns=1, seed=3)  # type: ignore[arg-type]
+    assert [c["user_id"] for c in res.conversations] == [p.user_id for p in people]
+
+
+def test_the_agents_linker_as_a_statement_linker(ds, tmp_path: Path):
+    store = ItemStore(HashingEmbedder(256), path=tmp_path / "store")
+    store.index(ds.items)
+    link = agent_statement_linker(Linker(store), "art", "office")
+    art = ds.items[ds.items["scene"] == "art"].iloc[0]
+    found = link([str(art["title"]), "   ", "a tesla model 3 with autopilot"])
+    assert found
+    assert found[0][0] == art["item_id"]  # a title names its own item
+    assert all(0.0 < conf <= 1.0 for _, conf in found)

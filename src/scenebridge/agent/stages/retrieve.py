@@ -32,6 +32,19 @@ person's critiques (0.73x the stateless replay within 5 turns); only confident o
 first turn unchanged (NDCG@10 0.0333); confident ones only, from the first turn on: 1.40x, first turn 0.0080."""
 
 
+FIRST_TURN_HISTORY = True
+"""On a session's first turn every linked mention is in the reranker's history, whatever its confidence (after it,
+only those from :data:`HISTORY_CONFIDENCE` on)."""
+
+FRESH_FOLLOWUPS = False
+"""A follow-up does not show the last answer's items again (the person critiqued them)."""
+
+FIRST_TURN_POOL = False
+"""On a session's first turn the reranker's own candidates (for the fusion reranker: the union of co-occurrence,
+similar users, popularity and content tops it was trained on) join the retrieved ones even without a history, so the
+trained model decides between what was asked for and what people take."""
+
+
 def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str) -> tuple[list[str], set[str]]:
     """A user's history in the other scenes (oldest first) and the items they disliked."""
     if user_id and profiles is not None:
@@ -46,9 +59,11 @@ def query_for(scene: str, interest: Interest, sess: Session, profiles: ProfileSt
         exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
     # What they said they have (linked), have seen or disliked in this conversation does not come back.
     exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
+    if FRESH_FOLLOWUPS and sess.turns:
+        exclude = exclude | set(sess.shown)  # a follow-up critiques the last answer: it wants other items
     # What they said they did elsewhere is their history for a person with no id, weighted by how sure the link is.
     said = [x for x in sess.linked if x.scene != scene and x.action != "disliked" and x.item_id not in history
-            and (x.confidence >= HISTORY_CONFIDENCE or not sess.turns)]  # fmt: skip
+            and (x.confidence >= HISTORY_CONFIDENCE or (not sess.turns and FIRST_TURN_HISTORY))]  # fmt: skip
     weights = [1.0] * len(history) + [x.confidence for x in said] if said else None
     return RerankQuery(scene=scene, history=[*history, *(x.item_id for x in said)], interest_vector=interest.vector,
                        interests=interest.names, exclude=exclude, interest_vectors=interest.vectors,
@@ -89,15 +104,21 @@ def retrieve(
     behaviour_k: int,
     trace: Trace,
     constraints: ConstraintFilter | None = None,
+    first_turn: bool = False,
 ) -> list[ItemRecord]:
     """The candidates nearest ``vector`` (the interest), then the reranker's behaviour candidates, minus exclusions and
     what breaks the ``constraints`` (the filtered ones go to the trace with the exclusion or constraint that removed
-    them; the constraints' notes go to the trace's notes)."""
+    them; the constraints' notes go to the trace's notes).
+
+    Args:
+        first_turn: the session's first turn: the reranker's own candidates join even without a history
+            (:data:`FIRST_TURN_POOL`).
+    """
     hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
-    # popular items, which would crowd out what was asked for ("a stapler" answered with colored pencils).
-    if query.history:
+    # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
+    if query.history or (first_turn and FIRST_TURN_POOL):
         seen = {h.item_id for h in hits}
         extra = [i for i in reranker.candidates(query, behaviour_k) if i not in seen]
     if extra:

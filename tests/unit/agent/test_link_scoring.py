@@ -1,0 +1,159 @@
+"""The parts of a link's confidence beyond title + embedding: the ambiguity margin, "had together" across mentions,
+popularity (agent/linking.py, agent/link_prior.py); and the first turn's candidate pool (agent/stages/retrieve.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from scenebridge.agent.exclusions import ExclusionFilter
+from scenebridge.agent.link_prior import CoPurchase, prior_for
+from scenebridge.agent.linking import Linker, LinkWeights, same_product
+from scenebridge.agent.result import Trace
+from scenebridge.agent.stages.retrieve import retrieve
+from scenebridge.agent.summary import Mention
+from scenebridge.rerank import RerankQuery
+from scenebridge.rerank.content import ContentReranker
+from scenebridge.store import HashingEmbedder, ItemStore
+
+pytestmark = pytest.mark.unit
+
+ITEMS = [
+    # four near-identical sketch pads of different makers: "sketch pad" alone cannot tell which one
+    ("a1", "art", "strathmore sketch pad 9 x 12 100 sheets", "drawing paper sketch pads"),
+    ("a2", "art", "canson artist series sketch pad 9 x 12", "drawing paper sketch pads"),
+    ("a3", "art", "melissa doug sketch pad 9 by 12", "drawing paper sketch pads"),
+    ("a4", "art", "bee paper sketch pad spiral", "drawing paper sketch pads"),
+    # one clear product
+    ("a5", "art", "clover wonder clips red 50 pack", "sewing notions clover"),
+    ("a6", "art", "tierracast clutch earring backs 50 pairs", "jewelry making findings"),
+    ("a7", "art", "bead landing clutch earring backs gold", "jewelry making findings"),
+    ("o1", "office", "swingline stapler", "staplers"),
+    ("o2", "office", "bic pens blue", "pens"),
+]
+IDS = [i for i, *_ in ITEMS]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ItemStore:
+    root: Path = tmp_path_factory.mktemp("link-score-store")
+    s = ItemStore(HashingEmbedder(256), path=root)
+    s.index(pd.DataFrame(ITEMS, columns=["item_id", "scene", "title", "category"]))
+    return s
+
+
+def _prior(pairs: list[list[str]]) -> CoPurchase:
+    """One user per list of items they had."""
+    rows = [[IDS.index(i) for i in items] for items in pairs]
+    data = [1.0] * sum(len(r) for r in rows)
+    users = [u for u, r in enumerate(rows) for _ in r]
+    cols = [c for r in rows for c in r]
+    return CoPurchase(sp.csr_matrix((data, (users, cols)), shape=(len(rows), len(IDS))), IDS)
+
+
+def test_same_product_is_a_title_token_jaccard():
+    assert same_product("strathmore sketch pad 9 x 12 100 sheets", "Strathmore sketch pad 9 x 12 100 sheets!")
+    assert not same_product("strathmore sketch pad 9 x 12", "canson artist series sketch pad 9 x 12")
+
+
+def test_ambiguity_lowers_the_confidence_of_many_near_identical_products(store: ItemStore):
+    plain = Linker(store, threshold=0.0)
+    wary = Linker(store, threshold=0.0, weights=LinkWeights(margin=1.0))
+    [pad_plain], [pad_wary] = (lk.scored([Mention(text="sketch pad")], target="office") for lk in (plain, wary))
+    best = pad_wary[0]
+    assert best.margin < 0.05  # another maker's sketch pad scores about as well
+    gain_pad = best.confidence - pad_plain[0].confidence
+    [clips] = wary.scored([Mention(text="clover wonder clips")], target="office")
+    assert clips[0].candidate.item_id == "a5"
+    assert clips[0].margin > 0.1  # nothing else is like it: the lead adds confidence
+    assert clips[0].confidence - clips[0].base > gain_pad + 0.15  # (clipped at 1)
+
+
+def test_a_link_below_the_threshold_names_its_best_title_but_links_nothing(store: ItemStore):
+    lk = Linker(store, threshold=0.75, weights=LinkWeights(margin=1.0))
+    [link] = lk.link([Mention(text="sketch pad")], target="office")
+    assert link.item is None
+    assert link.best_title is not None
+    assert "sketch pad" in link.best_title
+    [clips] = lk.link([Mention(text="clover wonder clips")], target="office")
+    assert clips.item is not None
+    assert clips.item.item_id == "a5"
+
+
+def test_had_together_prefers_the_candidate_bought_with_another_mention(store: ItemStore):
+    mentions = [Mention(text="clutch earring backs"), Mention(text="clover wonder clips")]
+    # Without a prior the two earring backs tie closely (the bead landing pair just ahead); people who had the
+    # clips also had the tierracast pair.
+    plain = Linker(store, threshold=0.0).scored(mentions, target="office")
+    assert plain[0][0].candidate.item_id == "a7"
+    prior = _prior([["a5", "a6"], ["a5", "a6", "a1"], ["a7"]])
+    lk = Linker(store, threshold=0.0, prior=prior, weights=LinkWeights(together=0.5))
+    earring, clips = lk.scored(mentions, target="office")
+    assert earring[0].candidate.item_id == "a6"
+    assert earring[0].together > 0.5  # the clips' own confidence
+    assert {c.candidate.item_id: c.together for c in earring}["a7"] == 0.0
+    assert clips[0].candidate.item_id == "a5"
+    # One mention alone has nothing to be had together with.
+    [alone] = lk.scored(mentions[:1], target="office")
+    assert all(c.together == 0.0 for c in alone)
+
+
+def test_popularity_adds_to_the_confidence_of_what_more_people_had(store: ItemStore):
+    prior = _prior([["a6"], ["a6"], ["a6"], ["a7"]])
+    pop = prior.popularity(["a6", "a7", "a1", "unknown"])
+    assert pop[0] == pytest.approx(1.0)
+    assert 0.0 < pop[1] < pop[0]
+    assert pop[2] == pop[3] == 0.0
+    lk = Linker(store, threshold=0.0, prior=prior, weights=LinkWeights(popularity=0.2))
+    [ranked] = lk.scored([Mention(text="clutch earring backs")], target="office")
+    by_id = {c.candidate.item_id: c for c in ranked}
+    assert by_id["a6"].confidence - by_id["a6"].base == pytest.approx(0.2, abs=1e-3)
+    assert ranked[0].candidate.item_id == "a6"  # more people had it: it passes the other pair
+
+
+def test_co_purchase_counts_people_who_had_both():
+    prior = _prior([["a1", "a5"], ["a1", "a5", "a6"], ["a6"]])
+    together = prior.together(["a1", "a6", "nope"], ["a5", "a6"])
+    assert together.tolist() == [[2.0, 1.0], [1.0, 2.0], [0.0, 0.0]]
+    with pytest.raises(ValueError, match="columns"):
+        CoPurchase(sp.csr_matrix((1, 3)), ["x"])
+
+
+def test_no_fusion_reranker_no_prior(store: ItemStore):
+    assert prior_for(None) is None
+    assert prior_for(ContentReranker(store)) is None
+
+
+class _Pool:
+    """A reranker whose own candidates are the scene's popular items (what a fusion model proposes without a
+    history), recording whether it was asked."""
+
+    scene = "office"
+    embedder_id = "hashing-256"
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def candidates(self, query: RerankQuery, k: int) -> list[str]:
+        self.asked += 1
+        return ["o2"]
+
+    def rerank(self, query, candidates, k=None):  # pragma: no cover - not reached by retrieve
+        raise AssertionError
+
+
+@pytest.mark.parametrize(("first", "history", "asked"), [(True, [], 1), (False, [], 0), (False, ["a5"], 1)])
+def test_the_first_turn_pool_holds_the_rerankers_own_candidates(store: ItemStore, first, history, asked):
+    vec = store.embedder.embed(["stapler"])[0]
+    pool = _Pool()
+    query = RerankQuery(scene="office", history=history)
+    found = retrieve(store, vec, query, ExclusionFilter.build([]), pool, 1, 5, Trace(), first_turn=first)  # type: ignore[arg-type]
+    assert pool.asked == asked
+    ids = [r.item_id for r in found]
+    assert ids[0] == "o1"  # what was asked for is retrieved first, whatever joins it
+    assert ("o2" in ids) == bool(asked)
+    assert np.all([r.vector is not None for r in found])
