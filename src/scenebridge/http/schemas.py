@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scenebridge.agent.parse import MAX_STATEMENT_CHARS
 from scenebridge.settings import MAX_K
 
 __all__ = [
+    "MAX_STATEMENT",
+    "MAX_USER_ID",
+    "STATEMENT_PATTERN",
+    "USER_PATTERN",
     "ErrorBody",
     "ErrorDetail",
     "FeedbackRequest",
@@ -22,8 +27,18 @@ __all__ = [
     "TurnRequest",
 ]
 
-# Generous on purpose: the turn's own check gives the clear message for statements over 4,000 characters.
-MAX_STATEMENT = 1_000_000
+MAX_STATEMENT = MAX_STATEMENT_CHARS
+# What the turn itself accepts, published in the schema so that a schema-valid statement is never refused: at least
+# one character that is neither whitespace nor a control character (the turn strips both, and an empty statement is
+# an error). A JSON Schema pattern matches anywhere in the string, as pydantic's does.
+STATEMENT_PATTERN = r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# A header value that is not blank (HTTP strips the blanks around it).
+USER_PATTERN = r"[^\x00-\x20\x7f]"
+MAX_USER_ID = 200
+
+
+def _statement(description: str) -> Any:
+    return Field(min_length=1, max_length=MAX_STATEMENT, pattern=STATEMENT_PATTERN, description=description)
 
 
 class _Body(BaseModel):
@@ -33,7 +48,7 @@ class _Body(BaseModel):
 class RecommendRequest(_Body):
     """A one-off recommendation (no session is kept); the user, if any, comes from the ``X-User-Id`` header."""
 
-    statement: str = Field(max_length=MAX_STATEMENT, description="What the person did and wants now (EN/ZH).")
+    statement: str = _statement("What the person did and wants now (EN/ZH), 1 to 4,000 characters, not blank.")
     scene: str | None = Field(None, max_length=200, description="Scene to recommend in; default: the statement's.")
     k: int | None = Field(None, ge=1, le=MAX_K, description="Items to return.")
 
@@ -62,7 +77,7 @@ class SessionEdit(_Body):
 class TurnRequest(_Body):
     """One turn of a session: a statement or a follow-up ("not office paper", "cheaper", ...)."""
 
-    statement: str = Field(max_length=MAX_STATEMENT)
+    statement: str = _statement("What the person says now: a statement or a follow-up, 1 to 4,000 characters.")
     scene: str | None = Field(None, max_length=200)
     k: int | None = Field(None, ge=1, le=MAX_K)
 

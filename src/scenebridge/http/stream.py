@@ -25,6 +25,7 @@ __all__ = ["EVENTS", "error_data", "sse", "stream_turn"]
 
 log = logging.getLogger("scenebridge.http")
 
+_RUNNING: set[asyncio.Future[None]] = set()
 EVENTS = ("parsed", "ranked", "explained", "done", "error")
 """The event names, in the order a turn sends them (``explained`` once per item; ``error`` instead of the rest)."""
 
@@ -45,14 +46,20 @@ def error_data(exc: BaseException) -> dict[str, Any]:
     return {"error": {"type": "internal", "message": message, "details": []}}
 
 
-async def stream_turn(
-    run: Callable[[OnEvent], TurnResult], after: Callable[[TurnResult], None] | None = None
+def stream_turn(
+    run: Callable[[OnEvent], TurnResult],
+    after: Callable[[TurnResult], None] | None = None,
+    finally_: Callable[[], None] | None = None,
 ) -> AsyncIterator[bytes]:
-    """The events of one turn as SSE bytes.
+    """Starts the turn in a worker thread at once and returns its events as SSE bytes (call on the event loop).
+
+    The turn starts here, not when the response is first read: a client that leaves before the first byte still
+    has its turn finished and saved, and ``finally_`` (the turn gate's slot) always runs.
 
     Args:
         run: runs the turn with the given event callback (in a worker thread).
         after: called with the result in the worker thread before ``done`` is sent (the session's turn log).
+        finally_: called in the worker thread when the turn is over, however it ended.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
@@ -70,10 +77,18 @@ async def stream_turn(
         except Exception as exc:  # every failure: one readable error event, never a cut stream
             emit("error", error_data(exc))
         finally:
+            if finally_ is not None:
+                finally_()
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    # The turn goes on if the client leaves (its session is saved as usual); the task keeps the worker referenced.
+    # The turn goes on if the client leaves (its session is saved as usual): the set keeps its task referenced.
     task = asyncio.ensure_future(anyio.to_thread.run_sync(work))
-    while (item := await queue.get()) is not None:
-        yield sse(*item)
-    await task
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+
+    async def events() -> AsyncIterator[bytes]:
+        while (item := await queue.get()) is not None:
+            yield sse(*item)
+        await task
+
+    return events()

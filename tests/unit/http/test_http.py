@@ -84,7 +84,7 @@ def test_one_user_can_never_touch_another_users_session_or_profile(client, rec):
     forget = client.delete("/v1/users/ann", headers=as_user("eve"))
     assert forget.status_code == 403
     assert rec.profiles.events("ann")
-    assert client.post(f"/v1/sessions/{sid}/turns", json={"statement": "no headers"}).status_code == 400
+    assert client.post(f"/v1/sessions/{sid}/turns", json={"statement": "no headers"}).status_code == 422
     info = client.get(f"/v1/sessions/{sid}", headers=as_user("ann")).json()
     assert len(info["turns"]) == 1  # eve changed nothing
 
@@ -119,8 +119,10 @@ def test_bearer_token(rec):
         ({}, 422, "validation"),
         ({"statement": 42}, 422, "validation"),
         ({"statement": "pens", "scene": "garden"}, 400, "UsageError"),
-        ({"statement": "   "}, 400, "UsageError"),
-        ({"statement": "x" * 5000}, 400, "UsageError"),
+        ({"statement": "   "}, 422, "validation"),  # the schema's pattern: not blank
+        ({"statement": "\x00\x07"}, 422, "validation"),  # control characters only: as blank
+        ({"statement": ""}, 422, "validation"),
+        ({"statement": "x" * 4001}, 422, "validation"),  # the schema's maxLength, the turn's own limit
     ],
 )
 def test_errors_are_clear_json(client, body, status, kind):
@@ -161,10 +163,11 @@ def test_sessions_per_user_are_bounded(rec):
     for _ in range(2):
         assert client.post("/v1/sessions", headers=as_user("amy")).status_code == 201
     resp = client.post("/v1/sessions", headers=as_user("amy"))
-    assert resp.status_code == 400
+    assert resp.status_code == 409
+    assert resp.json()["error"]["type"] == "conflict"
     assert "open sessions" in resp.json()["error"]["message"]
     assert client.post("/v1/sessions", headers=as_user("other")).status_code == 201
-    assert client.post("/v1/sessions", headers={"X-User-Id": " "}).status_code == 400
+    assert client.post("/v1/sessions", headers={"X-User-Id": " "}).status_code == 422
 
 
 def test_feedback_over_http_changes_later_answers_and_is_per_user(client, rec):
@@ -184,7 +187,7 @@ def test_feedback_over_http_changes_later_answers_and_is_per_user(client, rec):
     denied = client.post("/v1/users/erin/feedback", json={"item_id": "o9", "kind": "like"}, headers=as_user("dana"))
     assert denied.status_code == 403
     unknown = client.post("/v1/users/dana/feedback", json={"item_id": "nope"}, headers=as_user("dana"))
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404  # a well-formed id of no item: a missing resource, as the schema says
     assert "not in the catalogue" in unknown.json()["error"]["message"]
     bad = client.post("/v1/users/dana/feedback", json={"item_id": "o9", "kind": "love"}, headers=as_user("dana"))
     assert bad.status_code == 422
