@@ -22,7 +22,7 @@ from scenebridge.cli.options import (
 )
 from scenebridge.errors import UsageError
 from scenebridge.extras import require
-from scenebridge.settings import AgentSettings
+from scenebridge.settings import AgentSettings, StateSettings
 
 __all__ = ["forget_cmd", "script_app", "serve_cmd"]
 
@@ -101,10 +101,11 @@ def forget_cmd(
     from scenebridge.agent.session import SessionStore
     from scenebridge.store.profiles import ProfileStore
 
-    n = ProfileStore(profiles or AgentSettings().profiles).forget(user)
+    shared = StateSettings().url  # PostgreSQL ([state] url) holds both when set
+    n = ProfileStore(profiles or shared or AgentSettings().profiles).forget(user)
     print(f"profile store: deleted {n:,} events of user {user!r}")
-    saved = sessions or AgentSettings().sessions
-    if str(saved) != ":memory:" and Path(saved).is_file():
+    saved = sessions or shared or AgentSettings().sessions
+    if saved == shared or (str(saved) != ":memory:" and Path(saved).is_file()):
         kept = SessionStore(path=saved)
         print(f"session store: ended {kept.drop_user(user):,} saved sessions of user {user!r}")
         kept.close()
