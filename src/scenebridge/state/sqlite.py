@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenebridge.errors import UsageError
+from scenebridge.errors import StoreError, UsageError
 from scenebridge.state.base import EventRow, SessionRow
 
 __all__ = ["SQLiteEvents", "SQLiteSessions"]
@@ -151,9 +151,13 @@ class SQLiteEvents:
         self._lock = threading.Lock()
 
     def add(self, rows: Sequence[EventRow]) -> None:
-        """Appends events (one transaction)."""
-        with self._lock, self._db:
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        """Appends events (one transaction: a write that fails, e.g. on a full disk, leaves none of them)."""
+        try:
+            with self._lock, self._db:
+                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            msg = f"cannot write the profile store {self.where} ({exc}); free some disk space or make it writable"
+            raise StoreError(msg) from None
 
     def replace_history(self, users: Sequence[str], rows: Sequence[EventRow]) -> None:
         """Drops these users' ``history`` events and appends ``rows`` (one transaction)."""
