@@ -227,7 +227,7 @@ class SessionStore:
                 msg = f"session {sid!r} belongs to another user; start a new session"
                 raise UsageError(msg)
             use = self._use(sess) if sess is not None else "gone"
-            if use == "gone":
+            if sess is None or use == "gone":
                 sess = self._add(Session(sid, user_id, log=deque(maxlen=self.turn_log)))
                 self._unsaved.add(sid)
                 self._use(sess)

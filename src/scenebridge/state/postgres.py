@@ -93,7 +93,7 @@ class _Pool:
         with self.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             for sql in statements:
-                conn.execute(sql)  # type: ignore[arg-type]  # constant DDL
+                conn.execute(sql)
 
     def close(self) -> None:
         while True:
@@ -128,7 +128,7 @@ class PostgresSessions:
 
     def _all(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:
-            return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]  # constant SQL
+            return conn.execute(sql, args).fetchall()
 
     def save(self, session_id: str, user_id: str | None, last_used: float, data: str) -> int:
         """Writes (or replaces) one session's row; returns its new revision."""
@@ -215,7 +215,7 @@ class PostgresEvents:
 
     def _copy(self, conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
         # COPY: an imported dataset's histories (100k+ rows) go in one round trip, not one INSERT each.
-        with conn.cursor() as cur, cur.copy(f"COPY {_EVENTS} ({_COLUMNS}) FROM STDIN") as copy:  # type: ignore[arg-type]
+        with conn.cursor() as cur, cur.copy(f"COPY {_EVENTS} ({_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -227,7 +227,7 @@ class PostgresEvents:
     def replace_history(self, users: Sequence[str], rows: Sequence[EventRow]) -> None:
         """Drops these users' ``history`` events and appends ``rows`` (one transaction)."""
         with self._pool.connection() as conn, conn.transaction():
-            conn.execute(f"DELETE FROM {_EVENTS} WHERE user_id = ANY(%s) AND kind = 'history'", (list(users),))  # type: ignore[arg-type]
+            conn.execute(f"DELETE FROM {_EVENTS} WHERE user_id = ANY(%s) AND kind = 'history'", (list(users),))
             self._copy(conn, rows)
 
     def events(self, user_id: str) -> list[EventRow]:
@@ -237,14 +237,16 @@ class PostgresEvents:
         with self._pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM {_EVENTS} WHERE user_id = %s ORDER BY ts, id",
-                (user_id,),  # type: ignore[arg-type]
+                (user_id,),
             ).fetchall()
         return [EventRow(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows]
 
     def users(self) -> list[str]:
         """Every user with at least one event, sorted."""
         with self._pool.connection() as conn:
-            rows = conn.execute(f'SELECT DISTINCT user_id FROM {_EVENTS} ORDER BY user_id COLLATE "C"').fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(
+                f'SELECT user_id FROM {_EVENTS} GROUP BY user_id ORDER BY user_id COLLATE "C"'
+            ).fetchall()
         return [str(r[0]) for r in rows]
 
     def forget(self, user_id: str) -> int:
@@ -252,7 +254,7 @@ class PostgresEvents:
         if not _key(user_id):
             return 0
         with self._pool.connection() as conn:
-            return int(conn.execute(f"DELETE FROM {_EVENTS} WHERE user_id = %s", (user_id,)).rowcount)  # type: ignore[arg-type]
+            return int(conn.execute(f"DELETE FROM {_EVENTS} WHERE user_id = %s", (user_id,)).rowcount)
 
     def close(self) -> None:
         """Closes this process's connections."""
