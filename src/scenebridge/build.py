@@ -20,6 +20,7 @@ from scenebridge.llm.redact import with_redaction
 from scenebridge.llm.registry import get_llm, is_llama
 from scenebridge.rerank import load_reranker
 from scenebridge.rerank.api import Reranker
+from scenebridge.rerank.background import BackgroundReranker
 from scenebridge.rerank.router import SceneRouter
 from scenebridge.settings import LLMSettings, PrivacySettings, Settings, StoreSettings
 from scenebridge.store.chroma import ItemStore
@@ -63,9 +64,12 @@ def build_llm(*, settings: LLMSettings, privacy: PrivacySettings | None = None, 
     return with_redaction(get_llm(settings.spec, **options), mode)
 
 
-def build_reranker(*, folders: Sequence[Path]) -> Reranker | None:
+def build_reranker(*, folders: Sequence[Path], background: bool = False) -> Reranker | None:
     """Trained rerankers from ``scenebridge train --out DIR`` folders, routed by scene; None when there are none
     (the recommender then ranks by content).
+
+    With ``background`` each checkpoint's config is checked now and its tensors (and torch) load in a thread,
+    waited for at the first rerank (:class:`~scenebridge.rerank.background.BackgroundReranker`).
 
     Raises:
         UsageError: for a missing folder, two for one scene, or mixed embedders.
@@ -78,7 +82,7 @@ def build_reranker(*, folders: Sequence[Path]) -> Reranker | None:
             raise UsageError(msg)
     if not folders:
         return None
-    models: list[Reranker] = [load_reranker(path) for path in folders]
+    models: list[Reranker] = [BackgroundReranker(path) if background else load_reranker(path) for path in folders]
     return models[0] if len(models) == 1 else SceneRouter(models)
 
 
@@ -106,15 +110,21 @@ def build_recommender(
         sessions: a session store instead of ``[agent] sessions`` (None: in memory only, e.g. for benchmarks).
     """
     cfg = settings or Settings.load()
-    items = store if store is not None else build_store(settings=cfg.store)
+    # The LLM first: it loads in a background thread while the store opens and the reranker loads (also in the
+    # background: a one-shot call parses meanwhile; a long-lived process waits for it below, so a corrupt
+    # checkpoint fails at start-up).
     model = (
         build_llm(settings=cfg.llm, privacy=cfg.privacy)
         if llm == "settings"
         else with_redaction(llm, cfg.privacy.redact)
     )
+    ranker = build_reranker(folders=cfg.agent.reranker, background=True) if reranker == "settings" else reranker
+    items = store if store is not None else build_store(settings=cfg.store)
+    if mirror:
+        _wait(ranker)
     return Recommender(
         items,
-        reranker=build_reranker(folders=cfg.agent.reranker) if reranker == "settings" else reranker,
+        reranker=ranker,
         llm=model,
         profiles=ProfileStore(cfg.state.url or cfg.agent.profiles) if profiles == "settings" else profiles,
         explain=cfg.agent.explain,
@@ -123,6 +133,12 @@ def build_recommender(
         mirror=mirror,
         sessions=build_sessions(cfg, persist=True) if sessions == "settings" else sessions or build_sessions(cfg),
     )
+
+
+def _wait(reranker: Reranker | None) -> None:
+    for rr in reranker.by_scene.values() if isinstance(reranker, SceneRouter) else [reranker]:
+        if isinstance(rr, BackgroundReranker):
+            rr.wait()
 
 
 def build_sessions(settings: Settings, *, persist: bool = False) -> SessionStore:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from scenebridge.rerank.config import TrainConfig, TrainReport
     from scenebridge.rerank.model import FusionNet
 
-__all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "read_config", "save_checkpoint"]
 
 FORMAT = 1
 
@@ -129,8 +129,8 @@ class Checkpoint:
         return str(self.config["target"])
 
 
-def load_checkpoint(path: str | Path, embedder: str | None = None) -> Checkpoint:
-    """Loads a checkpoint folder written by ``scenebridge train``.
+def read_config(path: str | Path, embedder: str | None = None) -> dict[str, Any]:
+    """A checkpoint folder's config, checked without loading its tensors (no torch import: milliseconds).
 
     Raises:
         UsageError: when the folder is missing or incomplete, was written by another format or feature spec, or
@@ -169,8 +169,22 @@ def load_checkpoint(path: str | Path, embedder: str | None = None) -> Checkpoint
     if missing:
         msg = f"{path} is incomplete (missing {', '.join(missing)}); retrain with `scenebridge train`"
         raise UsageError(msg)
+    return dict(config)
+
+
+def load_checkpoint(path: str | Path, embedder: str | None = None) -> Checkpoint:
+    """Loads a checkpoint folder written by ``scenebridge train``.
+
+    Raises:
+        UsageError: when the folder is missing or incomplete, was written by another format or feature spec, or
+            was trained with another embedder than ``embedder``.
+    """
+    path = Path(path)
+    config = read_config(path, embedder)
+    from safetensors import SafetensorError
+
     try:
         return Checkpoint(path, config)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as exc:
         msg = f"{path} could not be loaded ({type(exc).__name__}: {exc}); retrain with `scenebridge train`"
         raise UsageError(msg) from None

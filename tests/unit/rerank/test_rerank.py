@@ -289,3 +289,28 @@ def test_reranker_folders_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("SCENEBRIDGE_AGENT_RERANKER")
     assert AgentSettings().reranker == []
     assert AgentSettings(reranker=Path("x")).reranker == [Path("x")]
+
+
+def test_a_background_reranker_answers_exactly_as_one_loaded_in_the_foreground(trained, tmp_path):
+    from scenebridge.rerank.background import BackgroundReranker
+    from scenebridge.rerank.fusion import FusionReranker
+
+    _data, model_dir, _ = trained
+    bg, fg = BackgroundReranker(model_dir), load_reranker(model_dir)
+    assert (bg.scene, bg.embedder_id) == (fg.scene, fg.embedder_id)
+    assert isinstance(bg, FusionReranker)
+    query = RerankQuery(scene="b", history=["a0", "a6", "a12"])
+    assert bg.candidates(query, 10) == fg.candidates(query, 10)
+    pool = [Candidate(item_id=i, scene="b") for i in ("b0", "b1", "b18", "b24")]
+    assert [(s.item_id, s.score) for s in bg.rerank(query, pool)] == [
+        (s.item_id, s.score) for s in fg.rerank(query, pool)
+    ]
+    with pytest.raises(UsageError, match=r"no config\.json"):
+        BackgroundReranker(tmp_path)  # a wrong folder fails at once, not at the first turn
+    (tmp_path / "broken").mkdir()
+    for f in model_dir.iterdir():
+        (tmp_path / "broken" / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "broken" / "model.safetensors").write_bytes(b"not tensors")
+    broken = BackgroundReranker(tmp_path / "broken")
+    with pytest.raises(UsageError, match="could not be loaded"):
+        broken.wait()
