@@ -56,7 +56,7 @@ def mentions(answer: str) -> list[str]:
         found.append(_NAME_END.split(line.replace("**", ""), maxsplit=1)[0])
     for groups in _QUOTED.findall(answer):
         found.extend(g for g in groups if g)
-    out = []
+    out: list[str] = []
     for m in found:
         m = m.strip(" \t*_`'\"“”「」《》.,;!?")
         if _long_enough(m) and m.lower() not in (x.lower() for x in out):

@@ -9,6 +9,7 @@ protocol, so the turn never special-cases either.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,6 +78,10 @@ class ContentReranker:
         cands = [c for c in candidates if c.item_id not in query.exclude and c.vector is not None]
         if not cands:
             return []
+        if query.interest_vector is not None and not np.any(query.interest_vector):
+            # Interests with no embeddable word ("!!!" under hashing) state nothing; a zero vector adds no score
+            # part, so the evidence's score shares must not expect one (they ran out of range).
+            query = replace(query, interest_vector=None)
         mat = np.vstack([np.asarray(c.vector, dtype=np.float32) for c in cands])
         hist_hits, hist_vecs = self._history(query)
         w_i, w_h, w_r = self.weights

@@ -198,7 +198,7 @@ class Toolkit:
         if not isinstance(arguments, dict):
             return _error("invalid_arguments", f"{name}: arguments must be a JSON object")
         try:
-            args = tool.args.model_validate(_drop_nulls(tool.args, arguments))
+            args = tool.args.model_validate(drop_nulls(tool.args, arguments))
         except ValidationError as exc:
             details = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()]
             return _error("invalid_arguments", f"{name}: " + "; ".join(details))
@@ -214,7 +214,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
 
 
-def _drop_nulls(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+def drop_nulls(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
     """Strict-mode callers send null for every optional field; null means "the default" where null is not valid."""
     out = {}
     for key, value in arguments.items():

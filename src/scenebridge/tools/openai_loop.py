@@ -85,10 +85,10 @@ def run_tool_loop(
     calls: list[ToolCall] = []
     for round_ in range(1, max_rounds + 1):
         try:
-            resp = client.chat.completions.create(
+            resp = client.chat.completions.create(  # type: ignore[call-overload]
                 model=model,
-                messages=msgs,  # type: ignore[arg-type]
-                tools=specs,  # type: ignore[arg-type]
+                messages=msgs,
+                tools=specs,
                 tool_choice="auto",  # OpenAI's default with tools; llama-cpp-python offers no tools without it
                 temperature=0,
             )
