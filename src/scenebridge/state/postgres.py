@@ -4,8 +4,8 @@ Each process keeps a small pool of connections (a worker thread borrows one per 
 server's thread pool never shares a connection and never opens one per request. The tables are named
 ``scenebridge_sessions`` and ``scenebridge_events`` so they can live in a database that holds other tables. The
 schema is made once, under an advisory lock, so processes starting together do not race. A lost connection is
-dropped from the pool and its call answers a :class:`~scenebridge.errors.StoreError` (a 503 on the HTTP API); the
-next call connects again.
+dropped with the idle ones and its call answers a :class:`~scenebridge.errors.StoreError` (a 503 on the HTTP API,
+not retried: a write whose answer was lost may have been committed); the next call connects again.
 """
 
 from __future__ import annotations
@@ -76,12 +76,14 @@ class _Pool:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 conn = self._connect()
-            if conn.closed:
+            if conn.closed or conn.broken:  # a connection psycopg gave up on is never lent again
                 conn = self._connect()
             try:
                 yield conn
             except self._psycopg.Error as exc:
                 conn.close()
+                if isinstance(exc, self._psycopg.OperationalError):
+                    self.close()  # the server went away: the idle connections are dead too; the next call reconnects
                 msg = f"the PostgreSQL state store at {self.where} failed ({type(exc).__name__}: {str(exc)[:200]})"
                 raise StoreError(msg) from None
             except BaseException:
