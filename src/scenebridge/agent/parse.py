@@ -139,21 +139,22 @@ class WireAnswer(BaseModel):
         return None if isinstance(v, str) and v.strip().lower() in ("", "null", "none") else v
 
 
-def wire_schema(scenes: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema of :class:`WireAnswer` for constrained decoding: the scene is an enum of the catalogue's."""
+def wire_schema(scenes: Sequence[str], exclusions: bool = True) -> dict[str, Any]:
+    """The JSON schema of :class:`WireAnswer` for constrained decoding: the scene is an enum of the catalogue's.
+
+    Args:
+        scenes: the catalogue's scenes.
+        exclusions: ask for exclusions. A statement without any negation cue gets none (they would all be dropped,
+            see :func:`_grounded_exclusions`), and since the field comes last, leaving it out changes nothing the
+            model writes before it: the same answer, ~6 generated tokens fewer.
+    """
     phrases = {"type": "array", "items": {"type": "string"}, "maxItems": MAX_TOPICS}
-    return {
-        "title": "Interests",
-        "type": "object",
-        "properties": {
-            # Topics first: the model names what is wanted before it picks the scene (as in prompt v1).
-            "topics": phrases,
-            "scene": {"enum": [*scenes, None]},
-            "exclusions": phrases,
-        },
-        "required": ["topics", "scene", "exclusions"],
-        "additionalProperties": False,
-    }
+    # Topics first: the model names what is wanted before it picks the scene (as in prompt v1).
+    properties: dict[str, Any] = {"topics": phrases, "scene": {"enum": [*scenes, None]}}
+    if exclusions:
+        properties["exclusions"] = phrases
+    return {"title": "Interests", "type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}  # fmt: skip
 
 
 def _validate(raw: str, scenes: Sequence[str]) -> WireAnswer:
@@ -277,7 +278,7 @@ def parse_interests(
         {"role": "system", "content": prompt.render("system", scenes=list(scenes))},
         {"role": "user", "content": prompt.render("user", statement=text)},
     ]
-    schema = wire_schema(scenes)
+    schema = wire_schema(scenes, exclusions=_NEG_CUE.search(text) is not None)
     errors: list[str] = []
     for attempt in (1, 2):
         try:

@@ -48,6 +48,18 @@ def test_wire_schema_is_compact():
     assert schema["properties"]["topics"]["maxItems"] == 5
 
 
+def test_a_statement_without_a_negation_cue_is_not_asked_for_exclusions():
+    """They would all be dropped, and the field is last: the same answer in fewer generated tokens."""
+    llm = ScriptedLLM([json.dumps({"topics": ["staplers"], "scene": "office"}), json.dumps(GOOD)])
+    res = parse_interests("staplers for my office", llm, scenes=SCENES)
+    assert (res.source, res.summary.exclusions) == ("llm", [])
+    assert llm.calls[0]["schema"]["required"] == ["topics", "scene"]
+    assert "exclusions" not in llm.calls[0]["schema"]["properties"]
+    res = parse_interests(ZH, llm, scenes=SCENES)  # "不要" is a cue
+    assert llm.calls[1]["schema"]["required"] == ["topics", "scene", "exclusions"]
+    assert "printer ink cartridges" in res.summary.exclusions
+
+
 def test_full_summary_shaped_answer_is_accepted():
     """A hosted model may answer in the InterestSummary's own shape; names are taken, weights re-derived."""
     answer = {"topics": [{"name": "gel pens", "weight": 0.2}, {"name": "notebooks"}], "scene": "office",
