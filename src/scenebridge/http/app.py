@@ -194,7 +194,8 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
             raise HTTPException(404, f"no session {session_id[:80]!r} for this user")
 
     @v1.post("/users/{user_id}/feedback", response_model=FeedbackRecorded, status_code=201,
-             summary="Record a like, dislike, purchase or view; later turns in every scene use it")  # fmt: skip
+             summary="Record a like, dislike, purchase or view; later turns in every scene use it",
+             operation_id="recordFeedback")  # fmt: skip
     def feedback(
         user_id: str, body: FeedbackRequest, user: Annotated[str, Depends(_required_user)]
     ) -> FeedbackRecorded:
@@ -204,7 +205,8 @@ def create_app(recommender: Recommender, settings: ApiSettings | None = None) ->
             raise HTTPException(404, f"item {body.item_id[:80]!r} is not in the catalogue")
         return record_feedback(rec, user_id, body.item_id, body.kind)
 
-    @v1.delete("/users/{user_id}", response_model=ForgetResult, summary="Forget a user: profile and sessions")
+    @v1.delete("/users/{user_id}", response_model=ForgetResult, summary="Forget a user: profile and sessions",
+               operation_id="forgetUser")  # fmt: skip
     def forget(user_id: str, user: Annotated[str, Depends(_required_user)]) -> ForgetResult:
         if user_id != user:
             raise HTTPException(403, "a user can only be forgotten at their own request (X-User-Id)")

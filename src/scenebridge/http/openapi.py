@@ -32,15 +32,18 @@ SSE: dict[int | str, dict[str, Any]] = {
     200: {"description": _SSE_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}}
 }
 _SESSION = {"session_id": "$response.body#/session_id", "header.x-user-id": "$response.body#/user_id"}
+_USER = {"user_id": "$response.body#/user_id", "header.x-user-id": "$response.body#/user_id"}
 SESSION_LINKS: dict[int | str, dict[str, Any]] = {
     201: {"links": {
-        name: {"operationId": op, "parameters": dict(_SESSION), "description": what}
-        for name, op, what in (
-            ("turn", "sessionTurn", "Say something in the new session."),
-            ("streamTurn", "sessionTurnStream", "The same turn as server-sent events."),
-            ("edit", "editSession", "Edit its scene or exclusions."),
-            ("get", "getSession", "Its turns."),
-            ("end", "endSession", "End it."),
+        name: {"operationId": op, "parameters": dict(params), "description": what}
+        for name, op, params, what in (
+            ("turn", "sessionTurn", _SESSION, "Say something in the new session."),
+            ("streamTurn", "sessionTurnStream", _SESSION, "The same turn as server-sent events."),
+            ("edit", "editSession", _SESSION, "Edit its scene or exclusions."),
+            ("get", "getSession", _SESSION, "Its turns."),
+            ("end", "endSession", _SESSION, "End it."),
+            ("feedback", "recordFeedback", _USER, "Record the session's user's feedback on an item."),
+            ("forget", "forgetUser", _USER, "Forget the session's user (the session ends too)."),
         )
     }}
 }  # fmt: skip
