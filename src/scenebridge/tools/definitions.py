@@ -194,9 +194,13 @@ class Toolkit:
         """Runs a tool; returns its JSON-ready result, or ``{"error": {"type", "message"}}`` — never raises."""
         tool = self.tools.get(name)
         if tool is None:
-            return _error("unknown_tool", f"no tool named {name!r}; tools: {', '.join(self.tools)}")
+            return _error("unknown_tool", f"no tool named {name[:100]!r}; tools: {', '.join(self.tools)}")
         if not isinstance(arguments, dict):
             return _error("invalid_arguments", f"{name}: arguments must be a JSON object")
+        where = _lone_surrogate(arguments)
+        if where is not None:  # JSON may escape one ("\ud800"); echoed back, the answer could not be sent as UTF-8
+            where = where.encode("utf-8", "backslashreplace").decode("utf-8")  # the path may hold one too
+            return _error("invalid_arguments", f"{name}: {where}: text is not valid Unicode (a lone surrogate)")
         try:
             args = tool.args.model_validate(drop_nulls(tool.args, arguments))
         except ValidationError as exc:
@@ -212,6 +216,24 @@ class Toolkit:
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first text (key or value) in ``value`` holding a lone surrogate, else None."""
+    if isinstance(value, str):
+        return (path or "arguments") if any("\ud800" <= c <= "\udfff" for c in value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            found = _lone_surrogate(key, sub) or _lone_surrogate(item, sub)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}.{n}" if path else str(n))
+            if found is not None:
+                return found
+    return None
 
 
 def drop_nulls(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ def strict_json(text: str) -> Any:
     def refuse(constant: str) -> Any:
         raise AssertionError(f"the answer holds {constant}, which is not JSON: {text[:300]}")
 
+    text.encode("utf-8")  # a lone surrogate echoed from the arguments could not go over any wire
     return json.loads(text, parse_constant=refuse)
 
 
@@ -242,3 +243,18 @@ def test_interests_with_no_word_state_no_interest(toolkit, name, user_id):
     out = toolkit.call(name, args)
     check_answer(name, args, out)
     assert "error" not in out, out
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "where"),
+    [("recommend", {"statement": "\ud800 pens for the office"}, "statement"),
+     ("parse_interests", {"statement": "pens \udfff"}, "statement"),
+     ("rerank", {"scene": "office", "item_ids": ["o4"], "interests": ["pens", "\ud83d"]}, "interests.1"),
+     ("search_items", {"query": "pens", "\ud800": 1}, "\\ud800")],
+)  # fmt: skip
+def test_a_lone_surrogate_is_an_error_not_an_echo(toolkit, name, arguments, where):
+    """JSON may escape a lone surrogate; echoed into an answer (recommend's statement did), no wire could carry it."""
+    text = dispatch(toolkit, name, json.dumps(arguments))
+    out = strict_json(text)
+    assert out["error"]["type"] == "invalid_arguments"
+    assert out["error"]["message"].startswith(f"{name}: {where}: text is not valid Unicode")
