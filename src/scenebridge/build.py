@@ -110,16 +110,17 @@ def build_recommender(
         sessions: a session store instead of ``[agent] sessions`` (None: in memory only, e.g. for benchmarks).
     """
     cfg = settings or Settings.load()
-    # The LLM first: it loads in a background thread while the store opens and the reranker loads (also in the
-    # background: a one-shot call parses meanwhile; a long-lived process waits for it below, so a corrupt
-    # checkpoint fails at start-up).
+    # The LLM first: it loads in a background thread (native code, off the GIL) while the store opens. Then the
+    # reranker, also in the background (torch's import is Python work that would slow the store's import if it
+    # ran beside it): a one-shot call parses meanwhile; a long-lived process waits for it below, so a corrupt
+    # checkpoint fails at start-up.
     model = (
         build_llm(settings=cfg.llm, privacy=cfg.privacy)
         if llm == "settings"
         else with_redaction(llm, cfg.privacy.redact)
     )
-    ranker = build_reranker(folders=cfg.agent.reranker, background=True) if reranker == "settings" else reranker
     items = store if store is not None else build_store(settings=cfg.store)
+    ranker = build_reranker(folders=cfg.agent.reranker, background=True) if reranker == "settings" else reranker
     if mirror:
         _wait(ranker)
     return Recommender(
