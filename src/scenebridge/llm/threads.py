@@ -13,14 +13,16 @@ from __future__ import annotations
 import math
 import os
 import statistics
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from scenebridge.errors import UsageError
 
-__all__ = ["ENV", "CpuSample", "ThreadPolicy", "choose_threads", "sample_cpu", "threads_from_env"]
+__all__ = ["ENV", "CpuSample", "ThreadPolicy", "background_work", "choose_threads", "sample_cpu", "threads_from_env"]
 
 ENV = "SCENEBRIDGE_LLAMA_THREADS"
 """A whole number fixes both thread counts; unset, empty or ``auto`` = the adaptive policy."""
@@ -39,7 +41,9 @@ class CpuSample:
     running: tuple[int, ...] = ()
 
 
-def choose_threads(cores: int, load1: float, running: Sequence[int] = (), own: int = 1) -> tuple[int, int]:
+def choose_threads(
+    cores: int, load1: float, running: Sequence[int] = (), own: int = 1, reserved: int = 0
+) -> tuple[int, int]:
     """(n_threads, n_threads_batch) for llama.cpp from the cores that are free; a pure function.
 
     Args:
@@ -50,6 +54,8 @@ def choose_threads(cores: int, load1: float, running: Sequence[int] = (), own: i
             the median of the readings is taken, so a process that is runnable in one reading only does not count.
         own: runnable threads of this process at the time of the readings (1: the reading thread, between
             completions).
+        reserved: cores this process's own CPU-bound background work needs now (:func:`background_work`: a
+            reranker loading while a one-shot call parses); its threads are not counted in ``running``.
 
     Returns:
         The same count for generation and for prompt evaluation: both are matrix products split across the
@@ -58,8 +64,31 @@ def choose_threads(cores: int, load1: float, running: Sequence[int] = (), own: i
     cores = max(1, cores)
     busy = max(0.0, statistics.median(running) - own) if running else max(0.0, load1)
     # Round half down: a core busy half the time (load 0.5) is still worth a thread; a busy one (0.9) is not.
-    n = max(1, min(cores, cores - math.ceil(busy - 0.5)))
+    n = max(1, min(cores, cores - math.ceil(busy - 0.5) - max(0, reserved)))
     return n, n
+
+
+_background = 0
+_background_lock = threading.Lock()
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """Marks CPU-bound work of this process in another thread (an import, a model load): while it runs, the
+    adaptive policy leaves it a core, since our own threads are not counted as other processes' load."""
+    global _background
+    with _background_lock:
+        _background += 1
+    try:
+        yield
+    finally:
+        with _background_lock:
+            _background -= 1
+
+
+def reserved_cores() -> int:
+    """How many :func:`background_work` blocks run now."""
+    return _background
 
 
 def sample_cpu(readings: int = 3, interval_s: float = 0.004) -> CpuSample:
@@ -124,4 +153,4 @@ class ThreadPolicy:
         if self.fixed:
             return self.fixed, self.fixed
         sample = sample_cpu()
-        return choose_threads(sample.cores, sample.load1, sample.running)
+        return choose_threads(sample.cores, sample.load1, sample.running, reserved=reserved_cores())

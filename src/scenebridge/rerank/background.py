@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from scenebridge.llm.threads import background_work
 from scenebridge.rerank.checkpoint import read_config
 from scenebridge.rerank.fusion import FusionReranker, load_reranker
 
@@ -35,7 +36,8 @@ class BackgroundReranker(FusionReranker):
 
     def _load(self) -> None:
         try:
-            self.__dict__["_ready"] = load_reranker(self._path, self._embedder)
+            with background_work():  # the LLM parsing meanwhile leaves this load a core
+                self.__dict__["_ready"] = load_reranker(self._path, self._embedder)
         except Exception as exc:  # re-raised in the thread that uses it
             self.__dict__["_error"] = exc
 

@@ -153,3 +153,18 @@ def test_own_spinning_threads_are_not_counted(monkeypatch: pytest.MonkeyPatch, t
 
 def test_own_running_counts_this_thread() -> None:
     assert threads._own_running() >= 1
+
+
+def test_our_own_background_work_is_left_a_core():
+    from scenebridge.llm.threads import background_work, reserved_cores
+
+    assert choose_threads(2, 0.0, (1, 1, 1), reserved=1) == (1, 1)
+    assert choose_threads(4, 0.0, (1, 1, 1), reserved=1) == (3, 3)
+    assert choose_threads(1, 0.0, (1, 1, 1), reserved=1) == (1, 1)  # never fewer than one
+    assert reserved_cores() == 0
+    with background_work(), background_work():
+        assert reserved_cores() == 2
+    assert reserved_cores() == 0
+    with pytest.raises(RuntimeError), background_work():
+        raise RuntimeError  # an error in the work still gives the core back
+    assert reserved_cores() == 0
