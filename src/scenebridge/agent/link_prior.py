@@ -10,6 +10,7 @@ among them), and the checkpoint's catalogue names its columns.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,5 +74,28 @@ def prior_for(reranker: Reranker | None) -> CoPurchase | None:
         found = [reranker]
     for rr in found:
         if isinstance(rr, FusionReranker):
-            return CoPurchase(rr.ckpt.behaviour.neighbours, rr.ckpt.item_ids)
+            return _Later(rr)
     return None
+
+
+class _Later(CoPurchase):
+    """A :class:`CoPurchase` built at its first use: a one-shot call's reranker is still loading in the background
+    when the recommender is built (reading ``ckpt`` there would wait for it before the parse)."""
+
+    def __init__(self, reranker: FusionReranker) -> None:  # the parent's state lives in the built one
+        self._reranker = reranker
+        self._built: CoPurchase | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> CoPurchase:
+        with self._lock:
+            if self._built is None:
+                ckpt = self._reranker.ckpt
+                self._built = CoPurchase(ckpt.behaviour.neighbours, ckpt.item_ids)
+            return self._built
+
+    def popularity(self, ids: Sequence[str]) -> np.ndarray:
+        return self._get().popularity(ids)
+
+    def together(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        return self._get().together(a, b)
