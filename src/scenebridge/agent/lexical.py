@@ -39,7 +39,10 @@ _NEG_EN = re.compile(
 _NEG_ZH = re.compile(
     r"(?:不要|不想要|不需要|别推荐|别给我|别要|别|除了|排除|不包括)(?P<x>.+?)(?=" + _STOP_CLAUSE + r"|$)"
 )
-_NOW = re.compile(r"\b(?:now|next|currently|these days|today)\b|现在|目前|这次|接下来|想", re.IGNORECASE)
+_NOW = re.compile(
+    r"\b(?:now|next|currently|these days|today)\b|现在|目前|这次|接下来|想|下一站|下次|下个月|現在|這次|接下來",
+    re.IGNORECASE,
+)
 # Where the wanted scene is named: after a time word or a wish verb ("..., I want to browse art supplies"). Intent
 # keywords are read after time words only ("I'm learning to cook; recommend spices" is still about learning).
 _WISH = re.compile(

@@ -51,7 +51,7 @@ _CTX = re.compile(_word_re(list(_CTX_WORD)), re.IGNORECASE)
 _WANT = re.compile(
     r"\b(?:now|next|currently|these days|today|tonight|this time|want|would like|looking for|need|show me|"
     r"recommend|suggest|any good|what should|can you)\b|'d like|现在|目前|这次|接下来|今晚|想|需要|推荐|有没有"
-    r"|現在|這次|接下來|推薦|有沒有",
+    r"|現在|這次|接下來|推薦|有沒有|下一站|下次|下个月",
     re.IGNORECASE,
 )
 _SUBJ = r"(?:\b(?:i|we)(?:'ve|'d| have| had)?\s+(?:(?:really|just|also|already|recently|once|all|both|"
@@ -88,7 +88,9 @@ _VERBS: list[tuple[str, str]] = [
 _VERB = re.compile("|".join(f"(?P<v{i}>{p})" for i, (p, _) in enumerate(_VERBS)), re.IGNORECASE)
 # Where an object ends: punctuation, a clause word, a context ("on my PC"), a time phrase, the next verb.
 _END_EN = (
-    r"[,.;!?:()，。；！？：]|\s+(?:but|now|then|which|that|because|since|so|while|when|and then|and i|and we|"
+    # A full stop ends an object, but not the one of "St. Mungo's", "Mt. Fuji" or "0.5 mm".
+    r"[,;!?:()，。；！？：]|(?<!\bst)(?<!\bmt)(?<!\bdr)(?<!\bmr)(?<!\bmrs)(?<!\bft)\.(?!\d)|"
+    r"\s+(?:but|now|then|which|that|because|since|so|while|when|and then|and i|and we|"
     r"and now|yesterday|recently|earlier|before|last (?:week|month|year|night|time)|a while ago|ago|"
     r"all (?:week|day|month|year|night)|every (?:day|week)|this (?:week|month|year)|"
     r"for (?:my|our|his|her|their|a|an|the))\b|"
@@ -99,12 +101,15 @@ _END_EN = (
     + r")"
 )
 _END_ZH = (
-    r"[，。；！？、：,.;!?]|现在|目前|这次|接下来|但是|但|而且|而|可是|然后|所以|因为|的时候|之后|以后"
+    r"[，。；！？、：]|现在|目前|这次|接下来|但是|但|而且|而|可是|然后|所以|因为|的时候|之后|以后"
     r"|現在|這次|接下來|然後|所以|因為|的時候|之後|以後"
     r"|在(?=[^，。]{0,8}上)"
 )
 _END = re.compile(_END_EN + "|" + _END_ZH, re.IGNORECASE)
-_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bas well as\b|\bplus\b|和|与|跟|及|以及|还有)\s*", re.IGNORECASE)
+# A comma is a list's when the piece after it has the list's last "and": "Kelvingrove, the Burrell and St. Mungo's".
+_LIST_COMMAS = frozenset(",，、")
+_LIST_AND = re.compile(r"\s(?:and|as well as|plus)\s|和|与|與|及|还有|還有", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,|，|、|&|\band\b|\bas well as\b|\bplus\b|和|与|跟|及|以及|还有)\s*", re.IGNORECASE)
 _LEAD_EN = re.compile(
     r"^(?:(?:a lot of|lots of|lot of|a lot about|lots about|about|up on|all of|all the|a few|plenty of|a couple of|"
     r"a bunch of|a|an|the|some|many|"
@@ -193,6 +198,15 @@ def _scene_of(text: str, hints: Mapping[str, Sequence[str]]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+_SCENE_TAIL = re.compile(r"\s+(?:in|at|from)\s+\S+(?:\s+\S+)?$", re.IGNORECASE)
+
+
+def _names_scene(text: str, scene: str, hints: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``text`` ends in "in/at/from <the scene or one of its words>"."""
+    tail = _SCENE_TAIL.search(text)
+    return tail is not None and _scene_of(tail.group(0), {scene: hints.get(scene, ())}) == scene
+
+
 def _read_context(statement: str, want: int) -> SceneContext:
     arrow = _ARROW.search(statement)
     if arrow:
@@ -210,16 +224,23 @@ def _read_context(statement: str, want: int) -> SceneContext:
 
 
 def _object_end(text: str, lo: int, hi: int) -> re.Match[str] | None:
-    """The first object end after ``lo`` that is not inside an open quote (「點、線與面」 is one name); with a quote
-    that never closes, the first end."""
-    first = at = None
-    while (end := _END.search(text, lo if at is None else at, hi)) is not None:
+    """Where a verb's object ends: the first end after ``lo`` that is not inside an open quote (「點、線與面」 is one
+    name) and not the comma of a list that goes on ("A, the B and C", "画笔、颜料和纸"); with a quote that never
+    closes, the first end."""
+    first, at = None, lo
+    while (end := _END.search(text, at, hi)) is not None:
         first = first or end
-        part = text[lo : end.start()]
-        if sum(part.count(c) for c in _OPEN) <= sum(part.count(c) for c in _CLOSE):
-            return end
         at = end.end()
-    return first
+        part = text[lo : end.start()]
+        if sum(part.count(c) for c in _OPEN) > sum(part.count(c) for c in _CLOSE):
+            continue
+        if end.group(0) in _LIST_COMMAS:
+            after = _END.search(text, end.end(), hi)
+            if _LIST_AND.search(text, end.end(), after.start() if after else hi):
+                continue
+        return end
+    rest = text[lo:hi]
+    return first if sum(rest.count(c) for c in _OPEN) > sum(rest.count(c) for c in _CLOSE) else None
 
 
 def _action(verb: re.Match[str]) -> str:
@@ -287,9 +308,12 @@ def read_mentions(
             span = re.split(r"的(?:照片|图片|视频)", span)[0]
         clause_lo = max(did.rfind(c, 0, verb.start()) for c in ",.;!?，。；！？") + 1
         clause_hi = min([i for i in (did.find(c, verb.end()) for c in ",.;!?，。；！？") if i >= 0] or [len(did)])
+        clause_hi = max(clause_hi, verb.end() + len(span))  # a list's clause runs to its last object
         where = _context_at(did, clause_lo, clause_hi)
         scene = _scene_of(did[clause_lo:clause_hi], hints) if hints else None
         for text in _objects(span):
+            if scene is not None:  # "St. Mungo's Cathedral in Glasgow": the scene is the mention's scene, not its name
+                text = _SCENE_TAIL.sub("", text) if _names_scene(text, scene, hints) else text
             if text.lower() in seen:
                 continue
             seen.add(text.lower())

@@ -184,3 +184,40 @@ def test_quoted_names_and_traditional_chinese(text, expected):
 
 def test_an_unclosed_quote_does_not_swallow_the_statement():
     assert _read("我学完了「線段加法，现在想练习几何") == [("線段加法", "studied", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A list goes on past its commas up to its last "and"; "St." is not a full stop; the clause's scene is the
+        # mentions' scene and "in Glasgow" is not part of a name.
+        ("On Instagram I shared photos at Kelvingrove Art Gallery and Museum, the Burrell Collection and St. Mungo's "
+         "Cathedral in Glasgow; next month I am in Osaka, where should I go?",
+         [("Kelvingrove Art Gallery", "glasgow"), ("Museum", "glasgow"), ("Burrell Collection", "glasgow"),
+          ("St. Mungo's Cathedral", "glasgow")]),
+        ("I bought pens, paper and ink on my PC; now staplers", [("pens", None), ("paper", None), ("ink", None)]),
+        ("我在电脑上买了水彩颜料、画笔和素描本，现在想看办公用品",
+         [("水彩颜料", None), ("画笔", None), ("素描本", None)]),
+        ("I bought 0.5 mm gel pens. Now paper", [("0.5 mm gel pens", None)]),
+        ("I bought pens, but now I want paper", [("pens", None)]),  # a comma before a clause still ends the object
+        ("I bought pens, which I love", [("pens", None)]),
+    ],
+)  # fmt: skip
+def test_lists_abbreviations_and_the_scene_named_after_a_place(text, expected):
+    mentions, _ = read_mentions(text, ["glasgow", "osaka", "office"])
+    assert [(m.text, m.scene) for m in mentions] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "scene"),
+    [
+        ("我在微信上分享了大阪城和住吉大社的照片，下一站去京都，推荐几个地方", "kyoto"),
+        ("我在平板上学完了「線段加法」，现在用手机想练习几何里的角", "geometry"),
+        ("I finished two courses; now I want a guided project", "project"),
+    ],
+)
+def test_the_examples_scenes_have_chinese_and_other_words(text, scene):
+    from scenebridge.agent.lexical import scene_evidence
+
+    scenes = ["glasgow", "osaka", "kyoto", "course", "project", "geometry", "analytic-geometry"]
+    assert scene_evidence(text, scenes).now == scene
