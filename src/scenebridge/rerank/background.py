@@ -70,3 +70,8 @@ class BackgroundReranker(FusionReranker):
     @property
     def scene(self) -> str:
         return str(self._config["target"])
+
+    @property
+    def scenes(self) -> tuple[str, ...]:
+        """The one scene it serves (routers ask for ``scenes`` first: answered without waiting for the load)."""
+        return (self.scene,)

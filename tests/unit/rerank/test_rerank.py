@@ -298,6 +298,10 @@ def test_a_background_reranker_answers_exactly_as_one_loaded_in_the_foreground(t
     _data, model_dir, _ = trained
     bg, fg = BackgroundReranker(model_dir), load_reranker(model_dir)
     assert (bg.scene, bg.embedder_id) == (fg.scene, fg.embedder_id)
+    from scenebridge.rerank.router import SceneRouter
+
+    SceneRouter.around(bg, fg)  # routing asks for the scenes: answered from the config, before the load ends
+    assert not bg.__dict__["_loaded"]
     assert isinstance(bg, FusionReranker)
     query = RerankQuery(scene="b", history=["a0", "a6", "a12"])
     assert bg.candidates(query, 10) == fg.candidates(query, 10)
