@@ -7,13 +7,15 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SB=${SB:-$ROOT/.venv/bin/scenebridge}
-# The shared datasets live beside the checkout (../shared/datasets); SHARED overrides. Without them the shipped
-# slices in this folder are used.
-SHARED=${SHARED:-$ROOT/../shared/datasets}
+source "$HERE/../datasets.sh"
+# courses and junyi-exercises from the shared datasets; without them the copies shipped in this folder are used.
 RUNS=${RUNS:-$ROOT/runs/online-education}
-COURSES=$SHARED/courses
-[ -f "$COURSES/items.csv" ] || COURSES=$HERE/courses
+COURSES=${DATASETS:+$DATASETS/courses}
+JUNYI=${DATASETS:+$DATASETS/junyi-exercises}
+if [ -z "$COURSES" ] || [ ! -f "$COURSES/items.csv" ]; then
+  say_missing courses "the copy shipped in examples/online-education/courses"
+  COURSES=$HERE/courses
+fi
 mkdir -p "$RUNS"
 
 if [ ! -f "$RUNS/courses-store/.indexed" ]; then
@@ -21,10 +23,14 @@ if [ ! -f "$RUNS/courses-store/.indexed" ]; then
   "$SB" index "$COURSES" --store "$RUNS/courses-store"
   touch "$RUNS/courses-store/.indexed"
 fi
-if [ -f "$SHARED/junyi-exercises/items.csv" ] && [ ! -f "$RUNS/junyi-store/.indexed" ]; then
-  echo "== indexing the Junyi exercises ($SHARED/junyi-exercises: items.csv and relations.csv) into $RUNS/junyi-store"
-  "$SB" index "$SHARED/junyi-exercises" --store "$RUNS/junyi-store"
-  touch "$RUNS/junyi-store/.indexed"
+if [ -n "$JUNYI" ] && [ -f "$JUNYI/items.csv" ]; then
+  if [ ! -f "$RUNS/junyi-store/.indexed" ]; then
+    echo "== indexing the Junyi exercises ($JUNYI: items.csv; relations.csv is not read by the index) into $RUNS/junyi-store"
+    "$SB" index "$JUNYI" --store "$RUNS/junyi-store"
+    touch "$RUNS/junyi-store/.indexed"
+  fi
+else
+  say_missing junyi-exercises "the whole catalogue is not indexed; the script below runs on the geometry slice shipped here"
 fi
 
 echo; echo "== EN: finished two courses on the laptop, a guided project next on the phone"

@@ -6,15 +6,18 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SB=${SB:-$ROOT/.venv/bin/scenebridge}
-# The shared datasets live beside the checkout (../shared/datasets); DATA overrides. Without them the POI catalogue
-# shipped here is indexed and the profile step is skipped (it needs the visits, interactions.csv).
-DATA=${DATA:-$ROOT/../shared/datasets/travel-pois}
+source "$HERE/../datasets.sh"
+# travel-pois from the shared datasets (DATA overrides). Without it the POI catalogue shipped here is indexed and the
+# profile step is skipped (it needs the visits, interactions.csv).
+DATA=${DATA:-${DATASETS:+$DATASETS/travel-pois}}
 RUNS=${RUNS:-$ROOT/runs/social-travel}
 STORE=$RUNS/store
 PROFILES=$RUNS/profiles.db
 PHOTOGRAPHER=u04bf89999333   # a real (hashed) Flickr photographer with visits in Glasgow and Osaka
-[ -f "$DATA/items.csv" ] || DATA=$HERE/travel-pois
+if [ -z "$DATA" ] || [ ! -f "$DATA/items.csv" ]; then
+  say_missing travel-pois "the POI catalogue shipped in examples/social-travel/travel-pois, no photo visits"
+  DATA=$HERE/travel-pois
+fi
 mkdir -p "$RUNS"
 if [ ! -f "$STORE/.indexed" ]; then
   echo "== indexing the 393 POIs of 12 cities ($DATA) into $STORE"
