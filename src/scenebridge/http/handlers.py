@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, compile_path
 
 from scenebridge.errors import OverloadError, ScenebridgeError, StoreError
 from scenebridge.http.metrics import Metrics
@@ -30,6 +32,19 @@ def error_response(
     """The one error shape."""
     body = {"error": {"type": kind, "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """Every method of the path (RFC 9110). Starlette's own 405 names the methods of the first route that matched the
+    path alone, and a path served by several routes (GET, PATCH and DELETE of a session) has one route per method."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = [(compile_path(path)[0], {m.upper() for m in ops}) for path, ops in app.openapi()["paths"].items()]
+        table += [(r.path_regex, set(r.methods or ())) for r in app.router.routes if isinstance(r, Route)]
+        app.state.method_table = table
+    path = request.scope.get("path", "")
+    return ", ".join(sorted({m for regex, methods in table if regex.match(path) for m in methods}))
 
 
 def install_handlers(app: FastAPI, cfg: ApiSettings, metrics: Metrics) -> None:
@@ -62,7 +77,9 @@ def install_handlers(app: FastAPI, cfg: ApiSettings, metrics: Metrics) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        headers = dict(exc.headers or {})  # a 405's Allow (RFC 9110) comes in here
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return error_response(exc.status_code, _KINDS.get(exc.status_code, "http"), str(exc.detail), headers=headers)

@@ -28,8 +28,18 @@ _SSE_DOC = (
     "Server-sent events: parsed, ranked, explained (one per item), then done (the turn's result, as the JSON "
     'endpoint answers it) or error ({"error": {type, message, details}}).'
 )
+# Before OpenAPI 3.2 (FastAPI publishes 3.1) an event stream's ``schema`` describes each event, as clients parse it.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["parsed", "ranked", "explained", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "description": "One JSON object; every event's has server_ms."},
+    },
+}  # fmt: skip
 SSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": _SSE_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+    200: {"description": _SSE_DOC, "content": {"text/event-stream": {"schema": _EVENT}}}
 }
 _SESSION = {"session_id": "$response.body#/session_id", "header.x-user-id": "$response.body#/user_id"}
 _USER = {"user_id": "$response.body#/user_id", "header.x-user-id": "$response.body#/user_id"}
@@ -42,8 +52,9 @@ SESSION_LINKS: dict[int | str, dict[str, Any]] = {
             ("edit", "editSession", _SESSION, "Edit its scene or exclusions."),
             ("get", "getSession", _SESSION, "Its turns."),
             ("end", "endSession", _SESSION, "End it."),
+            # Not forgetting the user: it ends the session too, which a client following links cannot tell from a
+            # lost session (schemathesis counts a DELETE only for the resource's own path).
             ("feedback", "recordFeedback", _USER, "Record the session's user's feedback on an item."),
-            ("forget", "forgetUser", _USER, "Forget the session's user (the session ends too)."),
         )
     }}
 }  # fmt: skip

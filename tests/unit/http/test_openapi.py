@@ -82,6 +82,9 @@ def test_an_unknown_item_is_a_404_and_an_unsupported_method_a_405_with_allow(cli
     assert put.headers["allow"] == "POST"
     assert put.json()["error"]["type"] == "not_allowed"
     assert "GET" in client.post("/healthz").headers["allow"]
+    # One path, three routes: the Allow of each names them all (Starlette's own named the first route's alone).
+    assert client.options("/v1/sessions/s1").headers["allow"] == "DELETE, GET, PATCH"
+    assert client.put("/v1/sessions/s1").headers["allow"] == "DELETE, GET, PATCH"
 
 
 def test_metrics_are_prometheus_text_with_route_templates_only(client):
