@@ -128,7 +128,15 @@ def failure(exc: Exception, where: str, remote: bool, what: str = "item store") 
             "into another folder (--store DIR)"
         )
         return StoreError(msg)
-    return StoreError(f"the {what} at {where} failed ({_cause(exc)})")
+    if remote:
+        return StoreError(f"the Chroma server at {where} failed ({_cause(exc)})")
+    # Embedded Chroma often hides the OS error of a failed write behind its own words ("Error in compaction: Failed
+    # to apply logs to the metadata segment" for a file that could not grow): name the likely causes.
+    msg = (
+        f"the {what} at {where} failed ({_cause(exc)}); if the disk is full or the folder read-only, free some space "
+        "or make it writable and run `scenebridge index` again (it finishes what is left)"
+    )
+    return StoreError(msg)
 
 
 class Guarded:
@@ -148,6 +156,8 @@ class Guarded:
         return self._target
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_target", "_on_failure"):  # not set yet (a copy made without __init__): no recursion
+            raise AttributeError(name)
         value = getattr(self._target, name)
         if not callable(value):
             return value
