@@ -155,11 +155,6 @@ class Recommender:
         """The scene classifier, if any."""
         return self._classifier
 
-    def warm(self) -> None:
-        """Builds the title indexes now, waiting for the background build a mirrored start began (a benchmark
-        times turns after it: while it runs, its Python holds the GIL against the turn's)."""
-        self._linker.warm()
-
     # -- the turn ------------------------------------------------------------------------------------------------
 
     def turn(
