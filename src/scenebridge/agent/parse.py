@@ -20,7 +20,7 @@ from scenebridge.agent.lexical import (
     scene_evidence,
     want_clause,
 )
-from scenebridge.agent.mentions import merge_mentions
+from scenebridge.agent.mentions import CONTEXTS, merge_mentions
 from scenebridge.agent.summary import InterestSummary, Topic
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.llm.protocol import LLM, Message
@@ -217,9 +217,19 @@ def _choose_scene(
 
 
 def _summary(
-    answer: WireAnswer, lexical: InterestSummary, evidence: SceneEvidence, text: str, scene: str | None
+    answer: WireAnswer,
+    lexical: InterestSummary,
+    evidence: SceneEvidence,
+    text: str,
+    scene: str | None,
+    not_topics: frozenset[str] = frozenset(),
 ) -> InterestSummary:
-    """Combines the LLM's answer with what the lexical parser reads deterministically."""
+    """Combines the LLM's answer with what the lexical parser reads deterministically.
+
+    A topic that is only a scene's name or word, or a device or platform ("京都" for kyoto, "Instagram", "电脑"), is
+    not an interest: the lexical parser never keeps one, and a small model's "京都" ranked every Kyoto place by its
+    name ("Kyoto Brewing Company") instead of by the shrines the person shared. Such a topic stays when it is the
+    only one left ("办公用品" alone still says more than nothing)."""
     topics = answer.topics[:MAX_TOPICS] or [t.name for t in lexical.topics[:MAX_TOPICS]]
     summary = InterestSummary(
         topics=[Topic(name=t, weight=round(1.0 - 0.1 * i, 2)) for i, t in enumerate(topics)],
@@ -237,6 +247,9 @@ def _summary(
         context=lexical.context.model_copy(),
     )
     _merge_safety(summary, lexical)
+    interests = [t for t in summary.topics if t.name.strip().lower() not in not_topics]
+    if interests:
+        summary.topics = interests
     return summary
 
 
@@ -295,7 +308,7 @@ def parse_interests(
                         {"role": "user", "content": prompt.render("repair", error=error)}]  # fmt: skip
             continue
         scene, scene_from = _choose_scene(evidence, answer.scene, scores())
-        summary = _summary(answer, fallback, evidence, text, scene)
+        summary = _summary(answer, fallback, evidence, text, scene, _not_topics(scenes, scene_hints))
         source: Literal["llm", "llm-repair"] = "llm" if attempt == 1 else "llm-repair"
         return ParseResult(summary, source, attempt, errors, prompt.version, scene_from, answer.scene)
     fallback.scene, scene_from = _choose_scene(evidence, None, scores())
@@ -306,6 +319,13 @@ def _hints(scenes: Sequence[str], given: Mapping[str, Sequence[str]] | None) -> 
     """Each scene's hint words, the caller's first, then the built-in ones."""
     builtin = default_scene_hints()
     return {s: list(dict.fromkeys([*(given or {}).get(s, ()), *builtin.get(s, ())])) for s in scenes}
+
+
+def _not_topics(scenes: Sequence[str], given: Mapping[str, Sequence[str]] | None) -> frozenset[str]:
+    """Scene names and words, devices and platforms (lower case): never a topic on their own."""
+    words = {w for s, ws in _hints(scenes, given).items() for w in (s, *ws)}
+    words |= {w for name, ws in CONTEXTS.items() for w in (name, *ws)}
+    return frozenset(w.lower() for w in words)
 
 
 def _grounded_exclusions(proposed: Sequence[str], lexical: Sequence[str], text: str) -> list[str]:

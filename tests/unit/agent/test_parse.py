@@ -279,3 +279,17 @@ def test_summary_accepts_loose_model_output():
     assert s.intent == "other"
     assert s.exclusions == ["glitter"]
     assert s.scene is None
+
+
+def test_a_scene_name_or_a_device_is_not_a_topic():
+    """The 0.5B model's "京都" ranked every Kyoto place by its name; "电脑" and "Instagram" are where, not what."""
+    scenes = ["osaka", "kyoto"]
+    text = "我在微信上分享了大阪城和住吉大社的照片，下一站去京都，推荐几个地方"
+    llm = ScriptedLLM([json.dumps({"topics": ["大阪城", "京都", "住吉大社", "Instagram", "电脑", "Kyoto"],
+                                   "scene": "kyoto", "exclusions": []})])  # fmt: skip
+    s = parse_interests(text, llm, scenes=scenes).summary
+    assert [t.name for t in s.topics] == ["大阪城", "住吉大社"]
+    # Nothing else left: the scene word stays ("办公用品" alone says more than nothing).
+    llm = ScriptedLLM([json.dumps({"topics": ["Kyoto", "phone"], "scene": "kyoto", "exclusions": []})])
+    s = parse_interests("what should I see in Kyoto?", llm, scenes=scenes).summary
+    assert [t.name for t in s.topics] == ["Kyoto", "phone"]
