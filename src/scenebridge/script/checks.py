@@ -194,7 +194,8 @@ def check_outcome(
 def _session_checks(
     n: int, said: str, expect: Expect, items: list[dict[str, Any]], state: DialogueState, known: Known
 ) -> list[Failure]:
-    """``seen_previous`` and ``prerequisites_done``: checks against what the session knows, not against fixed ids."""
+    """``seen_previous``, ``prerequisites_done`` and ``unlocked``: checks against what the session knows, not against
+    fixed ids."""
     fails = []
     ids = [str(i.get("item_id")) for i in items]
     if expect.seen_previous:
@@ -217,6 +218,10 @@ def _session_checks(
         if locked:
             fails.append(Failure(turn=n, said=said, check="prerequisites_done", got="; ".join(locked[:5]),
                                  expected="only items whose prerequisites are done"))  # fmt: skip
+    if expect.unlocked and not any(known.prerequisites.get(i, frozenset()) & set(known.previous) for i in ids):
+        shown = ", ".join(known.previous) or "nothing"
+        fails.append(Failure(turn=n, said=said, check="unlocked", got=", ".join(ids) or "no items",
+                             expected=f"an item with a prerequisite among {shown}"))  # fmt: skip
     return fails
 
 

@@ -60,6 +60,8 @@ class Expect(_Strict):
             (whatever a real model's reading of that turn showed).
         prerequisites_done: every item's prerequisites (the script's ``prerequisites`` links) are among what the
             person did: the items their mentions were linked to, the items the session holds as seen, their profile.
+        unlocked: some item has a prerequisite among the items the previous turn showed (done since: the answer
+            moves on to what they opened).
     """
 
     error: str | None = None
@@ -78,6 +80,7 @@ class Expect(_Strict):
     seen_count: int | None = Field(None, ge=0)
     seen_previous: bool = False
     prerequisites_done: bool = False
+    unlocked: bool = False
 
     _lists = field_validator(
         "parse_source",
@@ -175,8 +178,8 @@ class Script(_Strict):
 
     @model_validator(mode="after")
     def _links_for_the_check(self) -> Script:
-        if self.prerequisites is None and any(t.expect.prerequisites_done for t in self.turns):
-            msg = "prerequisites_done needs the script's 'prerequisites' (a relations.csv) to check against"
+        if self.prerequisites is None and any(t.expect.prerequisites_done or t.expect.unlocked for t in self.turns):
+            msg = "prerequisites_done and unlocked need the script's 'prerequisites' (a relations.csv) to check against"
             raise ValueError(msg)
         return self
 

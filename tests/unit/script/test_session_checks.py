@@ -82,5 +82,21 @@ def test_prerequisites_done_counts_the_profile_as_done(tmp_path, catalogue):
 
 def test_prerequisites_done_without_links_is_a_clear_error(tmp_path, catalogue):
     path = write(tmp_path, catalogue, [{**PENS, "expect": {"prerequisites_done": True}}])
-    with pytest.raises(UsageError, match="prerequisites_done needs the script's 'prerequisites'"):
+    with pytest.raises(UsageError, match="prerequisites_done and unlocked need the script's 'prerequisites'"):
         load_script(path)
+
+
+def test_unlocked_needs_an_item_opened_by_what_the_previous_turn_showed(tmp_path, catalogue):
+    links = catalogue / "relations.csv"
+    stapler = {"say": "a heavy duty stapler for the office",
+               "llm_reply": {"topics": ["stapler"], "scene": "office", "exclusions": []},
+               "expect": {"include": ["o9"], "exclude": ["o4"], "prerequisites_done": True}}  # fmt: skip
+    meta = {"prerequisites": str(links), "reranker": f"prerequisites:{links}", "k": 5}
+    # "I have all of those" makes the stapler done: the gel pens (o4) it opens may come, and do.
+    done = {"say": "I already have all of those", "expect": {"unlocked": True, "include": ["o4"],
+                                                             "prerequisites_done": True}}  # fmt: skip
+    report = run_script(write(tmp_path, catalogue, [stapler, done], **meta))
+    assert report.ok, report.format()
+    # A follow-up that marks nothing done opens nothing.
+    report = run_script(write(tmp_path, catalogue, [stapler, {"say": "cheaper", "expect": {"unlocked": True}}], **meta))
+    assert [f.check for f in report.failures] == ["unlocked"], report.format()
