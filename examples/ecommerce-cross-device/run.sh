@@ -20,11 +20,11 @@ index() {
     touch "$2/.indexed"
   fi
 }
-# train DATA SOURCE TARGET MODEL: the fusion reranker for one pair (once).
+# train DATA SOURCE TARGET MODEL [options...]: the fusion reranker for one pair (once).
 train() {
   if [ ! -f "$4/config.json" ]; then
     echo "== training the $2 -> $3 fusion reranker into $4"
-    "$SB" train "$1" --source "$2" --target "$3" --out "$4"
+    "$SB" train "$1" --source "$2" --target "$3" --out "$4" "${@:5}"
   fi
 }
 # ask TITLE STATEMENT STORE SCENE [options...]: one statement to the agent.
@@ -79,7 +79,8 @@ if [ -n "$FK_FULL" ] && [ -f "$FK_FULL/interactions.csv" ]; then
     rm -rf "$FK" && mv "$FK.tmp" "$FK"
   fi
   index "$FK" "$RUNS/store-food-kitchen"
-  train "$FK" food kitchen "$RUNS/model-food-kitchen"
+  # At most 3 epochs (art -> office stopped at its best, epoch 2, after 4): bounded on a shared machine.
+  train "$FK" food kitchen "$RUNS/model-food-kitchen" --epochs 3
   ask "EN, groceries bought on the PC, kitchen things on the phone (food -> kitchen)" \
     "I bought whole bean coffee and loose leaf green tea on my PC; now on my phone I want something for my kitchen" \
     "$RUNS/store-food-kitchen" kitchen --reranker "$RUNS/model-food-kitchen"
