@@ -32,7 +32,7 @@ MODEL = "qwen2.5-coder-0.5b"
 CLIENTS, ROUNDS = 16, 3
 QUEUE, QUEUE_WAIT_S = 4, 20.0
 CLIENT_TIMEOUT_S = 90.0
-SLOW_TURN_S = 25.0  # one turn of the 0.5B model on a busy 2-core machine, generously
+SLOW_TURN_S = 25.0  # one turn of the 0.5B model on a busy 2-core machine, generously (or 3x the warm-up turn)
 STATEMENTS = [
     "gel pens for the office, no black ink",
     "watercolor paint set for a beginner",
@@ -70,8 +70,15 @@ def test_sixteen_clients_get_answers_or_a_retry_after_never_an_endless_wait(home
     results: list[tuple[int, float, str | None]] = []  # status, seconds, Retry-After
     problems: list[str] = []
     lock = threading.Lock()
-    with scenebridge_serve(serve_args(home, MODEL), free_port(), env=env, timeout=180) as (url, _):
+    from scenebridge.llm.models import model_path
+
+    # The file itself: the server's SCENEBRIDGE_HOME is the test's, without the installed models.
+    gguf = str(model_path(MODEL))
+    with scenebridge_serve(serve_args(home, gguf), free_port(), env=env, timeout=180) as (url, _):
+        load_before = os.getloadavg()[0]
+        warm_start = time.perf_counter()
         warm = httpx.post(f"{url}/v1/recommend", json={"statement": STATEMENTS[0]}, timeout=180)  # loads the model
+        slow_turn = max(SLOW_TURN_S, 3 * (time.perf_counter() - warm_start))
         assert warm.status_code == 200, warm.text
         assert warm.json()["parse_source"] in ("llm", "llm-repair")
         samples: list[tuple[float, float]] = []
@@ -139,6 +146,7 @@ def test_sixteen_clients_get_answers_or_a_retry_after_never_an_endless_wait(home
             "max queue depth seen": max((d for d, _ in samples), default=0),
             "max turns in flight seen": max((f for _, f in samples), default=0),
             "wall s": round(wall, 1),
+            "load average before (1 min, 2 cores)": round(load_before, 1),
         },
         notes=[f"[api] max_turns=1, turn_queue={QUEUE}, queue_wait_s={QUEUE_WAIT_S:g}; each client sends {ROUNDS} "
                "one-off recommendations back to back and waits min(Retry-After, 2 s) after a refusal; "
@@ -148,7 +156,7 @@ def test_sixteen_clients_get_answers_or_a_retry_after_never_an_endless_wait(home
     assert accepted, "no request was answered"
     assert shed, "16 clients against 1 slot and a queue of 4 were never refused: the gate did not bound the queue"
     assert all(ra is not None and int(ra) >= 1 for _, ra in shed), shed
-    assert p95 <= QUEUE_WAIT_S + SLOW_TURN_S, accepted
+    assert p95 <= QUEUE_WAIT_S + slow_turn, accepted  # a queued wait, then its own turn
     assert max(d for d, _ in samples) <= QUEUE
     assert max(f for _, f in samples) <= 1
     assert int(shed_by_server) == len(shed)
