@@ -20,7 +20,7 @@ from scenebridge.cli.options import (
     UserOpt,
     settings_from,
 )
-from scenebridge.cli.output import make_console
+from scenebridge.cli.output import finish_one_shot, make_console
 from scenebridge.errors import ScenebridgeError
 from scenebridge.extras import require
 
@@ -110,8 +110,9 @@ def recommend_cmd(
     result = rec.turn(text, user_id=user, scene=scene)
     if as_json:
         print(result.model_dump_json(indent=2))
-        return
-    render(result, make_console())
+    else:
+        render(result, make_console())
+    finish_one_shot()
 
 
 _HELP = """commands: /scene NAME · /user ID · /new (new session) · /like N · /dislike N · /json · /help · /quit"""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli import agent, bench, data, models, ops, plugins, profiles, store, train
+from scenebridge.cli import agent, bench, data, models, ops, output, plugins, profiles, store, train
 from scenebridge.errors import ScenebridgeError
 from scenebridge.version import __version__
 
@@ -59,6 +59,7 @@ app.add_typer(ops.script_app, name="script")
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    output.PROCESS_ENTRY = True
     try:
         app()
     except ScenebridgeError as exc:

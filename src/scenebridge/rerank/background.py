@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from scenebridge.extras import available, missing
 from scenebridge.llm.threads import background_work
 from scenebridge.rerank.checkpoint import read_config
 from scenebridge.rerank.fusion import FusionReranker, load_reranker
@@ -25,6 +26,8 @@ class BackgroundReranker(FusionReranker):
 
     def __init__(self, path: str | Path, embedder: str | None = None) -> None:
         # No super().__init__: the parent's state arrives from the loaded instance in _join.
+        if not available("torch"):  # found without importing it (the import is what runs in the background)
+            raise missing("train", "a trained reranker (--reranker DIR, torch)")
         self.__dict__["_config"] = read_config(path, embedder)
         self.__dict__["_path"], self.__dict__["_embedder"] = Path(path), embedder
         self.__dict__["_lock"] = threading.Lock()
