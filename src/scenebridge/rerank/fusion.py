@@ -230,7 +230,8 @@ class FusionReranker:
         one nearest in content — one sparse slice and one product for all items, not one per item."""
         if not cols or not len(user.history):
             return {"co-occurrence": {}, "history-content": {}}
-        sims = np.asarray(self.ckpt.behaviour.sim[user.history][:, cols].todense())
+        # The history's rows made dense, then the columns taken (the same values; a sparse column slice cost ~0.5 ms).
+        sims = self.ckpt.behaviour.sim[user.history].toarray()[:, cols]
         content = self.ckpt.vectors[user.history] @ self._tgt_vecs[cols].T
         if user.weights is not None:  # the item that counted most, as the signals weighed it
             sims, content = user.weights[:, None] * sims, user.weights[:, None] * content
