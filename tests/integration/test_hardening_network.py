@@ -46,8 +46,9 @@ def test_llm_faults_fall_back_to_the_lexical_parser(store, fault):
     statement = "gel pens for the office, no printer ink"
     if fault == "LLM timing out":
         with serve(_Slow) as url:
-            start = time.perf_counter()
-            result = Recommender(store, llm=OpenAICompatLLM(url, timeout=0.5)).turn(statement)
+            rec = Recommender(store, llm=OpenAICompatLLM(url, timeout=0.5))  # outside the clock: the first
+            start = time.perf_counter()  # `import openai` alone took 4.4 s on a busy 2-core machine
+            result = rec.turn(statement)
             assert time.perf_counter() - start < 5
     else:
         result = Recommender(store, llm=OpenAICompatLLM("http://127.0.0.1:9/v1", timeout=2)).turn(statement)
