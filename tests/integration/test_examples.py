@@ -1,6 +1,6 @@
 """The three practice cases' scripted conversations (examples/<case>/conversation*.yaml) through `scenebridge script
-run` with the fake LLM: real multilingual USE vectors over the small catalogues shipped beside each script, the
-prerequisite gate for the Junyi exercises."""
+run` with the fake LLM and with the real 0.5B model: real multilingual USE vectors over the small catalogues shipped
+beside each script, the prerequisite gate for the Junyi exercises."""
 
 from __future__ import annotations
 
@@ -47,17 +47,19 @@ def test_the_junyi_script_fails_without_the_prerequisite_gate(tmp_path):
     assert any(f.check.startswith("exclude") and f.turn == 1 for f in report.failures), report.format()
 
 
-def test_the_courses_conversation_passes_with_the_real_small_model():
+def test_every_case_conversation_passes_with_the_real_small_model():
+    """The same scripts with the 0.5B model reading every statement (one model load for all of them)."""
     from scenebridge.llm.models import model_path
 
     if not model_path("qwen2.5-coder-0.5b").is_file() or not _has_llama():
         if os.environ.get("CI") == "true":
             pytest.fail("CI must run the real model: `make llama models-small`")
         pytest.skip("llama-cpp-python or qwen2.5-coder-0.5b is not installed")
-    from scenebridge.script import run_script
+    from scenebridge.script import run_scripts
 
-    report = run_script(ROOT / "examples" / "online-education" / "conversation.yaml", llm="qwen2.5-coder-0.5b")
-    assert report.ok, report.format() + "\n" + "\n".join(report.transcript)
+    reports = run_scripts(SCRIPTS, llm="qwen2.5-coder-0.5b")
+    failed = [r for r in reports if not r.ok]
+    assert not failed, "\n\n".join(r.format() + "\n" + "\n".join(r.transcript) for r in failed)
 
 
 def _has_llama() -> bool:
