@@ -44,7 +44,8 @@ def _unavailable(why: str) -> None:
 
 
 def _bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))  # Debian keeps them off PATH
+    # Debian keeps them off PATH, one folder per major version: the newest.
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: float(Path(p).parts[-3]))
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")

@@ -53,8 +53,11 @@ def home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(home: Path) -> Iterator[str]:
+    # The turn gate opens to every client at once, so each turn runs in its own worker thread (shedding beyond the
+    # gate is the overload test's).
     env = {**os.environ, "SCENEBRIDGE_HOME": str(home), "SCENEBRIDGE_CACHE": str(home / "cache"),
-           "SCENEBRIDGE_AGENT_SESSIONS": str(home / "sessions.sqlite")}  # fmt: skip
+           "SCENEBRIDGE_AGENT_SESSIONS": str(home / "sessions.sqlite"),
+           "SCENEBRIDGE_API_MAX_TURNS": str(THREADS + SHARED), "SCENEBRIDGE_API_QUEUE_WAIT_S": "300"}  # fmt: skip
     env.pop("SCENEBRIDGE_STATE_URL", None)  # SQLite: the default backend
     args = ["--store", str(home / "store"), "--embedder", "use-multilingual", "--llm", "none"]
     with scenebridge_serve(args, free_port(), env=env) as (url, _):
