@@ -40,3 +40,16 @@ def test_each_turn_is_said_by_the_next_user_with_their_id(tmp_path):
     result = bench_turn(store, labels, ["none"], histories={"office": office}, repeat=2)[0]
     assert [t["user"] for t in result.turns] == ["u1", "u2", "u0", "u1"]
     assert result.items_out_of_scene == 0
+
+
+def test_non_llm_is_every_stage_but_parse(tmp_path):
+    store = build_store(tmp_path / "store")
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("statements:\n  - {text: 'I bought a1 before; now gel pens', scene: office}\n", encoding="utf-8")
+    result = bench_turn(store, labels, ["none"], histories={"office": [UserHistory("u0", ["a1", "a2", "a3"])]})[0]
+    for turn in result.turns:
+        ms = turn["timings_ms"]
+        stages = ("link", "embed", "retrieve", "rerank", "explain")
+        assert ms["non_llm"] == pytest.approx(sum(ms.get(s, 0.0) for s in stages))
+        assert ms["non_llm"] < ms["total"]
+    assert set(result.p50) >= {"parse", "link", "non_llm"}
