@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +68,11 @@ def scenebridge_serve(
 
     cmd = [*prefix, sys.executable, "-m", "scenebridge.cli", "serve", "--port", str(port), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # Drained all along: the server logs every request (uvicorn's access log) and blocks once the pipe is full
+    # (about 600 requests: the fuzzing test hung there).
+    tail: deque[str] = deque(maxlen=400)
+    reader = threading.Thread(target=tail.extend, args=(proc.stdout or (),), daemon=True)
+    reader.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
@@ -78,7 +84,8 @@ def scenebridge_serve(
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"scenebridge serve did not start: {proc.stdout.read() if proc.stdout else ''}")
+                reader.join(timeout=5)
+                pytest.fail(f"scenebridge serve did not start: {''.join(tail)}")
             time.sleep(0.3)
         yield url, proc
     finally:
