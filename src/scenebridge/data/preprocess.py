@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scenebridge.data.format import Dataset
+if TYPE_CHECKING:
+    from scenebridge.data.format import Dataset
 
 __all__ = ["CleanReport", "clean_dataset", "minmax", "normalize_text", "zscore"]
 
@@ -88,8 +89,8 @@ def clean_dataset(ds: Dataset, *, max_activity_z: float = 6.0) -> tuple[Dataset,
     report.kept_items = len(items)
     report.kept_interactions = len(inter)
     report.kept_users = inter["user_id"].nunique()
-    cleaned = Dataset(
-        name=ds.name,
+    cleaned = replace(
+        ds,
         items=items.reset_index(drop=True),
         interactions=inter.reset_index(drop=True),
         users=None if users is None else users.reset_index(drop=True),
