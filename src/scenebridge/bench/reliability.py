@@ -35,12 +35,13 @@ from typing import Any
 
 from scenebridge.errors import UsageError
 
-__all__ = ["KNOWN", "OUT_ENV", "load_parts", "main", "render", "write_part"]
+__all__ = ["FUZZ_REPORT_EXAMPLES", "KNOWN", "OUT_ENV", "load_parts", "main", "render", "write_part"]
 
 OUT_ENV = "SCENEBRIDGE_RELIABILITY_OUT"
 RESULTS = Path("benchmarks/results/reliability")
 REPORT = Path("docs/reliability.md")
 KNOWN = ("fuzz", "faults", "overload", "tool_loop", "state")
+FUZZ_REPORT_EXAMPLES = 150  # schemathesis examples per operation and phase in the report run (2,034 cases at 120)
 # What the one command runs: the parts this module's owner measures (the others come from their own tests).
 RUNS = {
     "fuzz": ["tests/integration/test_http_fuzz.py"],
@@ -185,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scenebridge.bench.reliability", description=main.__doc__)
     parser.add_argument("--render-only", action="store_true", help="Render the parts as they are; run nothing.")
     parser.add_argument("--only", choices=sorted(RUNS), action="append", help="Run only this part (repeatable).")
-    parser.add_argument("--examples", type=int, default=120, help="Fuzzing examples per operation and phase.")
+    parser.add_argument("--examples", type=int, default=FUZZ_REPORT_EXAMPLES,
+                        help="Fuzzing examples per operation and phase.")  # fmt: skip
     parser.add_argument("--results", type=Path, default=RESULTS, help="The parts' folder.")
     parser.add_argument("--out", type=Path, default=REPORT, help="The report to write.")
     args = parser.parse_args(argv)
