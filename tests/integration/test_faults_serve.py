@@ -204,7 +204,7 @@ def test_feedback_on_a_full_disk_is_an_error_object_and_no_partial_row(tmp_path,
         got = _feedback_fault(url, profiles, "disk full during feedback writes", full, lift)
     faults_figures.survived(
         "disk full during feedback writes",
-        f"a 503 error object ({got['message'][:80]}...); {got['acked']} acknowledged events, {got['found']} stored, "
+        f"a 503 error object ({got['message']}); {got['acked']} acknowledged events, {got['found']} stored, "
         "none of the refused ones; writes succeed again once there is room",
         **{
             "disk full during feedback: events acknowledged": got["acked"],
@@ -260,7 +260,7 @@ def test_feedback_on_a_read_only_profile_store_is_an_error_object_and_no_partial
     assert found == acked, f"stored {sum(found.values())} events, expected the {sum(acked.values())} from before"
     faults_figures.survived(
         fault,
-        f"{len(refused)} writes each a 503 error object ({messages[0][:80]}...), no row of them stored, the "
+        f"{len(refused)} writes each a 503 error object ({messages[0]}), no row of them stored, the "
         f"{sum(acked.values())} earlier events intact, turns that read the profile still answered 200",
         **{
             "read-only during feedback: writes refused with 503": len(refused),

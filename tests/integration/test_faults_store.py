@@ -122,7 +122,7 @@ def test_index_on_a_full_disk_is_one_clear_line_and_leaves_nothing_half_served(i
         assert now.returncode == 0, now.stderr
         assert "second item" in now.stdout
         assert "first item" not in now.stdout
-    faults_figures.survived(fault, f"one line on stderr, exit 2 ({failed[:100]}...); afterwards {state}; a rerun "
+    faults_figures.survived(fault, f"one line on stderr, exit 2 ({failed}); afterwards {state}; a rerun "
                             "finished it")  # fmt: skip
 
 
@@ -161,5 +161,5 @@ def test_index_into_a_read_only_store_is_one_clear_line_and_keeps_the_old_index(
     assert seen.returncode == 0, seen.stderr
     assert "first item" in seen.stdout
     assert "second item" not in seen.stdout
-    faults_figures.survived("read-only store during index", f"one line on stderr, exit 2 ({failed[:100]}...); "
+    faults_figures.survived("read-only store during index", f"one line on stderr, exit 2 ({failed}); "
                             "the old index complete and served as before")  # fmt: skip

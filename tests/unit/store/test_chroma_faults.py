@@ -84,6 +84,18 @@ def test_a_failed_write_says_what_to_do(exc, words):
     assert "\n" not in str(err)
 
 
+def test_an_embedded_failure_that_hides_its_cause_names_the_likely_ones():
+    from chromadb.errors import InternalError
+
+    # what Chroma 1.5 raised when its SQLite file could not grow (measured under RLIMIT_FSIZE)
+    exc = InternalError("Error in compaction: Failed to apply logs to the metadata segment")
+    err = failure(exc, "/data/store", remote=False)
+    assert err is not None
+    assert "Failed to apply logs" in str(err)
+    assert "if the disk is full or the folder read-only" in str(err)
+    assert "run `scenebridge index` again" in str(err)
+
+
 def test_a_server_that_does_not_answer_says_so_and_that_it_recovers():
     err = failure(httpx.ConnectError("[Errno 111] Connection refused"), "http://127.0.0.1:1", remote=True)
     assert err is not None
