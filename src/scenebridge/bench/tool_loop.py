@@ -110,6 +110,7 @@ class ToolLoopRun:
     tools: list[str]
     outcomes: list[RequestOutcome]
     seconds: float
+    planned: int = 0
 
 
 def _returned(name: str, result: dict[str, Any]) -> dict[str, str]:
@@ -151,7 +152,9 @@ def bench_tool_loop(
     requests: Sequence[ToolRequest],
     *,
     max_rounds: int = 4,
-    results_as_user: bool = True,
+    native: bool = True,
+    max_tokens: int = 400,
+    budget_s: float | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> ToolLoopRun:
     """Runs every request through :func:`~scenebridge.tools.run_tool_loop` and scores what came back.
@@ -162,8 +165,11 @@ def bench_tool_loop(
         model: the model name the server knows.
         requests: the requests, one conversation each.
         max_rounds: most model calls per request.
-        results_as_user: hand tool results back in a user message too (llama-cpp-python's chatml-function-calling
-            template drops ``tool`` messages).
+        native: the server renders the model's own chat template, so its calls are ``<tool_call>`` text
+            (read by the loop); else a server that returns ``tool_calls`` and drops ``tool`` messages
+            (``chatml-function-calling``: results are handed back in a user message too).
+        max_tokens: most tokens per model reply.
+        budget_s: start no request after this many seconds (the run then holds the requests done so far).
         log: told one line per request.
     """
     rec = toolkit.recommender
@@ -173,10 +179,13 @@ def bench_tool_loop(
     outcomes, start = [], time.perf_counter()
     for n, req in enumerate(requests, 1):
         t0 = time.perf_counter()
+        if budget_s is not None and t0 - start > budget_s:
+            log(f"time budget of {budget_s:.0f} s spent: {n - 1} of {len(requests)} requests run")
+            break
         messages = [{"role": "system", "content": system}, {"role": "user", "content": req.say}]
         try:
-            res = run_tool_loop(toolkit, client, model, messages, tools=tools, max_rounds=max_rounds,
-                                results_as_user=results_as_user, compact=True)  # fmt: skip
+            res = run_tool_loop(toolkit, client, model, messages, tools=tools, max_rounds=max_rounds, compact=True,
+                                read_text_calls=native, results_as_user=not native, max_tokens=max_tokens)  # fmt: skip
             out = _outcome(req, res.calls, res.reply, res.stopped, res.rounds, time.perf_counter() - t0, catalogue)
         except LLMError as exc:  # the server failed (context full, crashed): the request is lost, the run goes on
             out = _outcome(req, [], "", "failed", 0, time.perf_counter() - t0, catalogue)
@@ -188,7 +197,7 @@ def bench_tool_loop(
         bad = sum(not c["ok"] for c in out.calls)
         log(f"[{n}/{len(requests)}] {req.id}: {out.stopped}, {len(out.calls)} calls ({bad} invalid, "
             f"{out.corrected} corrected), served={out.served}, {out.seconds:.1f} s")  # fmt: skip
-    return ToolLoopRun(model, [t.name for t in tools], outcomes, round(time.perf_counter() - start, 1))
+    return ToolLoopRun(model, [t.name for t in tools], outcomes, round(time.perf_counter() - start, 1), len(requests))
 
 
 def figures(run: ToolLoopRun) -> dict[str, Any]:
@@ -202,6 +211,7 @@ def figures(run: ToolLoopRun) -> dict[str, Any]:
     return {
         "model": run.model,
         "tools_offered": ", ".join(run.tools),
+        "requests_planned": run.planned,
         "requests": len(outs),
         "served_share": round(sum(o.served for o in outs) / len(outs), 3),
         **{f"served_share_{lang}": round(sum(o.served for o in group) / len(group), 3)
@@ -249,10 +259,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def llama_server(model: Path, *, n_ctx: int = 8192, threads: int = 2, log: Path | None = None,
-                 ready_s: float = 300.0, alias: str = "caller") -> Iterator[str]:  # fmt: skip
-    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 with function calling (``chatml-function-calling``,
-    the handler that parses Qwen 2.5's tool calls); yields its base URL and stops it after.
+def llama_server(model: Path, *, n_ctx: int = 8192, threads: int = 2, log: Path | None = None, ready_s: float = 300.0,
+                 alias: str = "caller", chat_format: str | None = None) -> Iterator[str]:  # fmt: skip
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1; yields its base URL and stops it after.
+
+    With ``chat_format`` None the server renders the GGUF's own chat template, which for Qwen 2.5 lists the tools
+    and renders tool results, and leaves the model's calls as ``<tool_call>`` text. ``chatml-function-calling``
+    (the one handler of llama-cpp-python 0.3.36 that returns ``tool_calls`` for a ChatML model) drops ``tool``
+    messages, and its answer branch is constrained by its call grammar, so it can only answer
+    ``functions.NAME:`` or nothing (3 of 3 probe requests with the 0.5B model).
 
     Raises:
         UsageError: when the model file is missing; LLMError: when the server exits or is not ready in time.
@@ -264,8 +279,9 @@ def llama_server(model: Path, *, n_ctx: int = 8192, threads: int = 2, log: Path 
         raise UsageError(msg)
     port = _free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port",
-           str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--chat_format", "chatml-function-calling",
-           "--model_alias", alias]  # fmt: skip
+           str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--model_alias", alias]  # fmt: skip
+    if chat_format is not None:
+        cmd += ["--chat_format", chat_format]
     out = log.open("wb") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
@@ -297,7 +313,8 @@ def llama_server(model: Path, *, n_ctx: int = 8192, threads: int = 2, log: Path 
 
 
 def run_bench(*, store: Path, model: Path, requests: Path, limit: int | None = None, n_ctx: int = 8192,
-              threads: int = 2, max_rounds: int = 4, timeout_s: float = 600.0, command: str = "",
+              threads: int = 1, max_rounds: int = 3, max_tokens: int = 200, timeout_s: float = 900.0,
+              budget_s: float | None = None, command: str = "",
               log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:  # fmt: skip
     """``scenebridge bench tool-loop``: starts the server for ``model``, builds the tools over ``store`` (lexical
     parse inside ``recommend``, content reranker: the caller is the only model), runs the requests, reports.
@@ -321,14 +338,18 @@ def run_bench(*, store: Path, model: Path, requests: Path, limit: int | None = N
     with llama_server(model, n_ctx=n_ctx, threads=threads, log=server_log) as base:
         log(f"server for {model.name} ready in {time.perf_counter() - t0:.0f} s ({base}; log {server_log})")
         client = OpenAI(base_url=base, api_key="none", max_retries=0, timeout=timeout_s)
-        run = bench_tool_loop(toolkit, client, "caller", todo, max_rounds=max_rounds, log=log)
+        run = bench_tool_loop(toolkit, client, "caller", todo, max_rounds=max_rounds, max_tokens=max_tokens,
+                              budget_s=budget_s, log=log)  # fmt: skip
     run.model = model.stem
     notes = [
         f"{len(todo)} requests from {requests} on the store {store} ({', '.join(rec.scenes)}); tools offered: "
-        f"{', '.join(run.tools)}; llama-cpp-python's server, chat_format chatml-function-calling, n_ctx {n_ctx}, "
-        f"{threads} threads, temperature 0, at most {max_rounds} model calls per request; the model sees each "
-        "answer compacted (item id, title, category, scene, explanation) and, since this server's template drops "
-        "tool messages, again in a user message (prompts/tool_loop.yaml).",
+        f"{', '.join(run.tools)}; llama-cpp-python's server with the GGUF's own chat template (Qwen 2.5's tool "
+        f"format: the loop reads <tool_call> blocks of the reply as calls), n_ctx {n_ctx}, {threads} threads, "
+        f"temperature 0, at most {max_rounds} model calls and {max_tokens} tokens per reply; the model sees each "
+        "answer compacted (item id, title, category, scene, explanation)."
+        + (f" Time budget {budget_s:.0f} s: {len(run.outcomes)} of {len(todo)} requests ran." if budget_s else ""),
+        "chatml-function-calling (llama-cpp-python 0.3.36) was tried first: it drops tool messages and constrains "
+        "its answer to 'functions.NAME:', so no request could end in an answer (3 of 3 probe requests, 0.5B).",
         "served = a recommend/search_items call answered without an error, then an answer in words.",
         "Named items: list entries, bold and quoted names in the answer, fuzzy-matched (rapidfuzz partial_ratio) to "
         "the titles the tools returned in that request (>= 85), else to every catalogue title (>= 90); "

@@ -376,6 +376,7 @@ def bench_tool_loop_cmd(
     model: Annotated[Path, typer.Option(help="The caller: a GGUF model served by llama-cpp-python.")],
     requests: Annotated[Path, typer.Option(help="Requests (YAML).")] = Path("benchmarks/tool_requests.yaml"),
     limit: Annotated[int | None, typer.Option(help="Use only the first N requests.", min=1)] = None,
+    budget_s: Annotated[float | None, typer.Option(help="Start no request after this many seconds.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the figures and every outcome as JSON here.")] = None,
 ) -> None:
     """A real model as the caller: it drives recommend/search_items over EN/ZH requests; served share, invalid calls
@@ -386,7 +387,8 @@ def bench_tool_loop_cmd(
     from scenebridge.bench.tool_loop import run_bench
 
     console = make_console()
-    res = run_bench(store=store, model=model, requests=requests, limit=limit, command=" ".join(sys.argv),
+    res = run_bench(store=store, model=model, requests=requests, limit=limit, budget_s=budget_s,
+                    command=" ".join(sys.argv),
                     log=lambda m: console.print(m, highlight=False))  # fmt: skip
     console.print_json(json.dumps(res["figures"], ensure_ascii=False))
     if out:

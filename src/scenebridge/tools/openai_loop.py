@@ -9,6 +9,7 @@ only from the catalogue, and a bad call is an error object the model sees and ca
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +21,7 @@ from scenebridge.tools.openai_face import compact_result, dispatch, openai_tools
 if TYPE_CHECKING:
     from openai import OpenAI
 
-__all__ = ["ToolCall", "ToolLoopResult", "run_tool_loop"]
+__all__ = ["ToolCall", "ToolLoopResult", "run_tool_loop", "text_calls"]
 
 
 @dataclass
@@ -51,6 +52,44 @@ class ToolLoopResult:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
+_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_NAME = re.compile(r'"name"\s*:\s*"([^"]{1,100})"')
+
+
+@dataclass
+class _Wanted:
+    """A call the model asked for: from the API's ``tool_calls``, or read from ``<tool_call>`` text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+def text_calls(content: str, round_: int) -> list[_Wanted]:
+    """The ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks of a reply (Qwen 2.5's and Hermes'
+    convention, which a server using the model's own chat template returns as text), or a reply that is one such
+    object without the tags. A block that is not such JSON still counts as a call — its arguments are then not JSON,
+    which the dispatcher answers with an error object the model sees."""
+    out = []
+    blocks = _BLOCK.findall(content)
+    bare = content.strip().removeprefix("```json").strip("`\n ")
+    if not blocks and bare.startswith("{") and '"name"' in bare:  # small models often leave out the tags
+        blocks = [bare]
+    for n, block in enumerate(blocks):
+        try:
+            data = json.loads(block)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            args = data.get("arguments", {})
+            text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+            out.append(_Wanted(f"call_{round_}_{n}", data["name"], text))
+        else:
+            name = _NAME.search(block)
+            out.append(_Wanted(f"call_{round_}_{n}", name.group(1) if name else "", block))
+    return out
+
+
 def run_tool_loop(
     toolkit: Toolkit,
     client: OpenAI,
@@ -58,8 +97,11 @@ def run_tool_loop(
     messages: list[dict[str, Any]],
     tools: tuple[Tool, ...] = TOOLS,
     max_rounds: int = 6,
+    *,
     results_as_user: bool = False,
     compact: bool = False,
+    read_text_calls: bool = False,
+    max_tokens: int | None = None,
 ) -> ToolLoopResult:
     """Chat with tools until the model answers without calling one (or ``max_rounds`` model calls were made).
 
@@ -74,6 +116,9 @@ def run_tool_loop(
             servers whose chat template drops ``tool`` messages (llama-cpp-python's ``chatml-function-calling``).
         compact: show the model :func:`~scenebridge.tools.openai_face.compact_result` of each answer (the calls
             keep the full one).
+        read_text_calls: also read ``<tool_call>`` blocks in the reply as calls (:func:`text_calls`), for servers
+            that leave the model's own tool-call format in the text (llama-cpp-python with the GGUF's template).
+        max_tokens: most tokens per model reply (the server's default when None).
 
     Raises:
         LLMError: when the server cannot be reached or fails.
@@ -83,6 +128,7 @@ def run_tool_loop(
     specs = openai_tools(tools)
     msgs = [dict(m) for m in messages]
     calls: list[ToolCall] = []
+    extra = {"max_tokens": max_tokens} if max_tokens is not None else {}
     for round_ in range(1, max_rounds + 1):
         try:
             resp = client.chat.completions.create(  # type: ignore[call-overload]
@@ -91,28 +137,33 @@ def run_tool_loop(
                 tools=specs,
                 tool_choice="auto",  # OpenAI's default with tools; llama-cpp-python offers no tools without it
                 temperature=0,
+                **extra,
             )
         except openai.OpenAIError as exc:
             raise as_llm_error(exc, client.base_url) from None
         message = resp.choices[0].message
-        wanted = [tc for tc in message.tool_calls or [] if tc.type == "function"]
+        content = message.content or ""
+        wanted = [_Wanted(tc.id, tc.function.name, tc.function.arguments)
+                  for tc in message.tool_calls or [] if tc.type == "function"]  # fmt: skip
+        if not wanted and read_text_calls:
+            wanted = text_calls(content, round_)
         if not wanted:
-            msgs.append({"role": "assistant", "content": message.content or ""})
-            return ToolLoopResult(message.content or "", calls, round_, "answered", msgs)
+            msgs.append({"role": "assistant", "content": content})
+            return ToolLoopResult(content, calls, round_, "answered", msgs)
         msgs.append({
             "role": "assistant",
-            "content": message.content,
-            "tool_calls": [{"id": tc.id, "type": "function",
-                            "function": {"name": tc.function.name, "arguments": tc.function.arguments}}
-                           for tc in wanted],
+            # The text a text call came in is re-sent as the call itself; some servers refuse a null content.
+            "content": (message.content or "") if message.tool_calls else "",
+            "tool_calls": [{"id": w.id, "type": "function", "function": {"name": w.name, "arguments": w.arguments}}
+                           for w in wanted],
         })  # fmt: skip
         answered = []
-        for tc in wanted:
-            result = dispatch(toolkit, tc.function.name, tc.function.arguments)
-            calls.append(ToolCall(tc.function.name, tc.function.arguments, result))
+        for w in wanted:
+            result = dispatch(toolkit, w.name, w.arguments)
+            calls.append(ToolCall(w.name, w.arguments, result))
             shown = compact_result(result) if compact else result
-            msgs.append({"role": "tool", "tool_call_id": tc.id, "content": shown})
-            answered.append({"name": tc.function.name, "content": shown})
+            msgs.append({"role": "tool", "tool_call_id": w.id, "content": shown})
+            answered.append({"name": w.name, "content": shown})
         if results_as_user:
             msgs.append({"role": "user", "content": load_prompt("tool_loop").render("results", results=answered)})
     return ToolLoopResult("", calls, max_rounds, "max_rounds", msgs)

@@ -93,3 +93,27 @@ def test_a_compact_view_keeps_what_the_model_answers_from(toolkit):
     result = run_tool_loop(toolkit, client, "m", [{"role": "user", "content": "pens"}], compact=True)
     assert "evidence" in result.calls[0].result  # the call keeps the full answer
     assert "evidence" not in client.sent[1]["messages"][-1]["content"]  # the model saw the compact one
+
+
+def test_calls_written_as_text_are_read_when_asked(toolkit):
+    from scenebridge.tools import text_calls
+
+    tagged = 'Sure.\n<tool_call>\n{"name": "search_items", "arguments": {"query": "stapler", "k": 2}}\n</tool_call>'
+    assert [(c.name, json.loads(c.arguments)) for c in text_calls(tagged, 1)] == [
+        ("search_items", {"query": "stapler", "k": 2})
+    ]
+    bare = '{"name": "heavy duty stapler", "arguments": {"description": "a stapler"}}'  # what the 0.5B model wrote
+    assert [c.name for c in text_calls(bare, 1)] == ["heavy duty stapler"]
+    broken = text_calls('<tool_call>{"name": "recommend", "arguments": {"statement": "pens"', 2)
+    assert [(c.id, c.name) for c in broken] == [("call_2_0", "recommend")]
+    assert text_calls("The stapler heavy duty is a good pick.", 1) == []
+    script = [{"content": tagged}, {"content": bare}, {"content": "The stapler heavy duty."}]
+    client = ScriptedClient(script)
+    result = run_tool_loop(toolkit, client, "m", [{"role": "user", "content": "a stapler"}], read_text_calls=True)
+    assert [(c.name, c.ok) for c in result.calls] == [("search_items", True), ("heavy duty stapler", False)]
+    assert json.loads(result.calls[1].result)["error"]["type"] == "unknown_tool"
+    assert result.reply == "The stapler heavy duty."
+    sent = client.sent[1]["messages"]
+    assert sent[1]["tool_calls"][0]["function"]["name"] == "search_items"  # re-sent as a structured call
+    assert sent[2]["role"] == "tool"
+    assert run_tool_loop(toolkit, ScriptedClient([{"content": tagged}]), "m", []).calls == []  # off by default
