@@ -40,11 +40,13 @@ def test_the_junyi_script_fails_without_the_prerequisite_gate(tmp_path):
     script = ROOT / "examples" / "online-education" / "conversation-junyi.yaml"
     text = script.read_text(encoding="utf-8")
     text = text.replace("catalogue: junyi-geometry", f"catalogue: {script.parent / 'junyi-geometry'}")
+    text = text.replace("prerequisites: junyi-geometry", f"prerequisites: {script.parent / 'junyi-geometry'}")
     ungated = tmp_path / "ungated.yaml"
     ungated.write_text("\n".join(x for x in text.splitlines() if not x.startswith("reranker:")), encoding="utf-8")
     report = run_script(ungated)
     assert not report.ok
     assert any(f.check.startswith("exclude") and f.turn == 1 for f in report.failures), report.format()
+    assert any(f.check == "prerequisites_done" and f.turn == 1 for f in report.failures), report.format()
 
 
 def test_every_case_conversation_passes_with_the_real_small_model():
