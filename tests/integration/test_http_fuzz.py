@@ -119,6 +119,8 @@ def test_the_api_holds_to_its_published_schema(home: Path, tmp_path: Path) -> No
             f"{phases}; stop reason {doc.get('stop_reason', '?')}",
             f"a real `scenebridge serve --llm none` over {PER_SCENE} art + {PER_SCENE} office items of "
             "amazon-art-office (use-multilingual), on 127.0.0.1; requests counted by the server's own /metrics",
+            f"budget: {EXAMPLES} examples per operation and phase; `make test` runs {CI_EXAMPLES} (the variable "
+            "SCENEBRIDGE_FUZZ_EXAMPLES unset), the report run (`python -m scenebridge.bench.reliability`) more",
         ],
     )
     tail = (run.stdout + run.stderr)[-6000:]
