@@ -46,7 +46,10 @@ def build_store(*, settings: StoreSettings, require_items: bool = True) -> ItemS
         prefix=settings.collection_prefix,
     )
     if require_items and not store.scenes:
-        msg = f"the item store at {store.where} is empty; run `scenebridge index DATA` first"
+        msg = (
+            f"the item store at {store.where} has no complete scene (empty, or an index run was stopped before it "
+            "finished); run `scenebridge index DATA` (again: it resumes)"
+        )
         raise UsageError(msg)
     return store
 
