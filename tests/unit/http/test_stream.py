@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
 
-from scenebridge.agent.turn import Recommender
+from scenebridge.agent.turn import Recommender, TurnResult
 from scenebridge.http import ApiSettings, create_app
 from scenebridge.http.page import WEB_DIR
+from scenebridge.http.stream import stream_turn
 from scenebridge.store.profiles import ProfileStore
 from tests.unit.turn_fixtures import build_store
 
@@ -113,3 +116,26 @@ def test_every_string_the_page_uses_exists_in_english_and_chinese():
     for lang in ("en", "zh"):
         assert all(v.strip() for v in strings[lang].values())
     assert all(strings["en"][k] != strings["zh"][k] for k in used if k != "title")  # translated, not copied
+
+
+async def test_a_stream_nobody_reads_still_finishes_its_turn_and_frees_its_slot():
+    """The turn starts when the stream is made, not when it is first read: a client that leaves before the first
+    byte still has its turn logged, and the gate's slot (``finally_``) comes back."""
+    ran, logged, freed = threading.Event(), threading.Event(), threading.Event()
+
+    def run(emit):
+        ran.set()
+        raise ValueError("a turn that fails")  # after() is skipped, finally_ still runs
+
+    def after(result: TurnResult) -> None:
+        logged.set()
+
+    events = stream_turn(run, after, finally_=freed.set)
+    for _ in range(200):
+        if freed.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert ran.is_set()
+    assert freed.is_set()
+    assert not logged.is_set()
+    await events.aclose()  # never read
