@@ -243,7 +243,7 @@ def test_store_missing_empty_a_file_or_broken(tmp_path, fault):
             open_store(tmp_path / "nowhere")
     elif fault == "empty":
         (tmp_path / "empty").mkdir()
-        with pytest.raises(UsageError, match="is empty"):
+        with pytest.raises(UsageError, match="has no complete scene"):
             open_store(tmp_path / "empty")
     elif fault == "a file":
         (tmp_path / "file").write_text("not a folder")
