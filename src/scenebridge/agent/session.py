@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from scenebridge.agent.session_data import Session, TurnRecord
-from scenebridge.errors import UsageError
+from scenebridge.errors import StoreError, UsageError
 from scenebridge.state import SessionRows, session_rows
 
 __all__ = ["Session", "SessionStore", "TurnRecord"]
@@ -155,7 +155,13 @@ class SessionStore:
         data = sess.dump()  # outside the store's lock: only this session's turn is blocked
         with self._lock:
             if self._sessions.get(sess.session_id) is sess:
-                self._write(sess, data)
+                try:
+                    self._write(sess, data)
+                except StoreError:
+                    # The row on disk is the truth: the next use reloads it, so a turn the caller was told failed
+                    # does not live on in memory.
+                    sess.rev = -1
+                    raise
                 self._sweep()
 
     def edit(self, sess: Session, *, scene: str | None = None, remove_exclusions: Sequence[str] = ()) -> Session:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from scenebridge.errors import StoreError, UsageError
@@ -56,9 +57,19 @@ class SQLiteSessions:
         self.where = str(path)
         self._lock = threading.Lock()
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; a failed one (disk full, read-only) is one StoreError naming the file."""
+        try:
+            with self._lock, self._db:
+                yield
+        except sqlite3.Error as exc:
+            msg = f"cannot write the session store {self.where} ({exc}); free some disk space or make it writable"
+            raise StoreError(msg) from None
+
     def save(self, session_id: str, user_id: str | None, last_used: float, data: str) -> int:
         """Writes (or replaces) one session's row; returns its new revision."""
-        with self._lock, self._db:
+        with self._writing():
             rows = self._db.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?, 1) ON CONFLICT (session_id) DO UPDATE SET"
                 " user_id = excluded.user_id, last_used = excluded.last_used, data = excluded.data,"
@@ -77,7 +88,7 @@ class SQLiteSessions:
 
     def touch(self, session_id: str, last_used: float) -> int | None:
         """Marks a session used now; returns its revision, or None when it has no row."""
-        with self._lock, self._db:
+        with self._writing():
             rows = self._db.execute(
                 "UPDATE sessions SET last_used = ? WHERE session_id = ? RETURNING rev", (last_used, session_id)
             ).fetchall()
@@ -85,13 +96,13 @@ class SQLiteSessions:
 
     def delete(self, session_id: str) -> bool:
         """Deletes a session; True when a row went."""
-        with self._lock, self._db:
+        with self._writing():
             cur = self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
         return cur.rowcount > 0
 
     def delete_user(self, user_id: str) -> list[str]:
         """Deletes every session of one user; returns their ids."""
-        with self._lock, self._db:
+        with self._writing():
             rows = self._db.execute("DELETE FROM sessions WHERE user_id = ? RETURNING session_id", (user_id,))
             return [r[0] for r in rows.fetchall()]
 
@@ -106,13 +117,13 @@ class SQLiteSessions:
 
     def expire(self, before: float) -> list[str]:
         """Deletes sessions last used before ``before``; returns their ids."""
-        with self._lock, self._db:
+        with self._writing():
             rows = self._db.execute("DELETE FROM sessions WHERE last_used < ? RETURNING session_id", (before,))
             return [r[0] for r in rows.fetchall()]
 
     def evict(self, keep: int) -> list[str]:
         """Deletes the least recently used sessions beyond ``keep``; returns their ids."""
-        with self._lock, self._db:
+        with self._writing():
             over = int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]) - keep  # cheap; a walk is not
             if over <= 0:
                 return []

@@ -165,3 +165,36 @@ def test_threads_save_one_file(tmp_path):
     again = SessionStore(path=tmp_path / "sessions.sqlite")
     assert len(again) == 60
     assert all(len(again.find(sid, f"u{n % 3}").log) == 1 for n, sid in enumerate(ids))
+
+
+def test_a_session_write_that_fails_is_one_store_error_and_the_saved_state_comes_back(tmp_path, monkeypatch):
+    from scenebridge.errors import StoreError
+
+    store = SessionStore(path=tmp_path / "sessions.sqlite")
+    sess = store.open("amy", "office")
+    sess.shown, sess.turns = ["o1"], 1
+    store.save(sess)
+    real = store._db._db
+
+    class Full:  # the disk fills up: every write fails as SQLite says then
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def execute(self, sql, *args):
+            if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+        def __enter__(self):
+            return real.__enter__()
+
+        def __exit__(self, *exc):
+            return real.__exit__(*exc)
+
+    monkeypatch.setattr(store._db, "_db", Full())
+    sess.shown, sess.turns = ["o1", "o2"], 2  # a turn the caller will be told failed
+    with pytest.raises(StoreError, match="disk space"):
+        store.save(sess)
+    monkeypatch.setattr(store._db, "_db", real)  # room again
+    back = store.get(sess.session_id, "amy")
+    assert (back.shown, back.turns) == (["o1"], 1)  # what was saved, not what failed
