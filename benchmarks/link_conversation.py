@@ -27,10 +27,10 @@ from scenebridge.build import build_recommender, build_reranker, build_store
 from scenebridge.cli.options import settings_from
 from scenebridge.data.format import load_dataset
 
-MARGINS = (0.0, 0.25, 0.5, 0.75, 1.0)
-TOGETHERS = (0.0, 0.1, 0.2, 0.3)
-POPULARITIES = (0.0, 0.1, 0.2, 0.3)
-THRESHOLDS = tuple(round(0.4 + 0.025 * i, 3) for i in range(23))
+MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+TOGETHERS = (0.0, 0.1, 0.2, 0.4)
+POPULARITIES = (0.0, 0.2, 0.4, 0.6, 0.8)
+THRESHOLDS = tuple(round(0.4 + 0.025 * i, 3) for i in range(25))
 
 
 def collect(args: argparse.Namespace) -> list[dict]:

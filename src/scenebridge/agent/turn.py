@@ -16,6 +16,7 @@ from typing import Any, Literal
 from scenebridge.agent.delta import StateDelta, llm_delta
 from scenebridge.agent.exclusions import SemanticGlossary
 from scenebridge.agent.explain import Explanation
+from scenebridge.agent.followup import read_refinement
 from scenebridge.agent.link_prior import prior_for
 from scenebridge.agent.linking import Linker
 from scenebridge.agent.parse import ParseResult, SceneClassifier, clean_statement, parse_interests
@@ -210,7 +211,7 @@ class Recommender:
                         "timings_ms": dict(trace.timings_ms)})  # fmt: skip
         with trace.stage("embed"):
             interest = read.interest(summary, sess, target, self._embedder, self._hints)
-        query = retrieve.query_for(target, interest, sess, self._profiles)
+        query = retrieve.query_for(target, interest, sess, self._profiles, again=read_refinement(text).again)
         excl = retrieve.exclusion_filter(summary, self._reader, target)
         reranker = rerank.route(self._router, target, trace)
         with trace.stage("retrieve"):
@@ -218,7 +219,8 @@ class Recommender:
                                       self._behaviour_k, trace,
                                       retrieve.constraint_filter(summary, self._store, sess, target,
                                                                  self._scene_titles(summary, target)),
-                                      first_turn=not sess.turns)  # fmt: skip
+                                      first_turn=not sess.turns
+                                      and bool(summary.mentioned or summary.source_scenes))  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):

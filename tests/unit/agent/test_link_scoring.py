@@ -14,7 +14,11 @@ from scenebridge.agent.exclusions import ExclusionFilter
 from scenebridge.agent.link_prior import CoPurchase, prior_for
 from scenebridge.agent.linking import Linker, LinkWeights, same_product
 from scenebridge.agent.result import Trace
-from scenebridge.agent.stages.retrieve import retrieve
+from scenebridge.agent.session_data import Session
+from scenebridge.agent.stages import retrieve as retrieve_stage
+from scenebridge.agent.stages.read import Interest
+from scenebridge.agent.stages.retrieve import query_for, retrieve
+from scenebridge.agent.state import LinkedItem
 from scenebridge.agent.summary import Mention
 from scenebridge.rerank import RerankQuery
 from scenebridge.rerank.content import ContentReranker
@@ -146,8 +150,14 @@ class _Pool:
         raise AssertionError
 
 
-@pytest.mark.parametrize(("first", "history", "asked"), [(True, [], 1), (False, [], 0), (False, ["a5"], 1)])
-def test_the_first_turn_pool_holds_the_rerankers_own_candidates(store: ItemStore, first, history, asked):
+@pytest.mark.parametrize(
+    ("switch", "first", "history", "asked"),
+    [(True, True, [], 1), (True, False, [], 0), (False, True, [], 0), (False, False, ["a5"], 1)],
+)
+def test_the_first_turn_pool_holds_the_rerankers_own_candidates(
+    store: ItemStore, monkeypatch: pytest.MonkeyPatch, switch, first, history, asked
+):
+    monkeypatch.setattr(retrieve_stage, "FIRST_TURN_POOL", switch)
     vec = store.embedder.embed(["stapler"])[0]
     pool = _Pool()
     query = RerankQuery(scene="office", history=history)
@@ -157,3 +167,26 @@ def test_the_first_turn_pool_holds_the_rerankers_own_candidates(store: ItemStore
     assert ids[0] == "o1"  # what was asked for is retrieved first, whatever joins it
     assert ("o2" in ids) == bool(asked)
     assert np.all([r.vector is not None for r in found])
+
+
+def _interest() -> Interest:
+    return Interest(vector=np.zeros(4, np.float32), names=[], vectors=np.zeros((0, 4), np.float32))
+
+
+def test_links_are_history_on_the_first_turn_only_and_a_follow_up_wants_other_items(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(retrieve_stage, "FRESH_FOLLOWUPS", True)
+    sess = Session(session_id="s")
+    sess.linked = [LinkedItem(mention="clips", action="bought", item_id="a5", title="clips", scene="art",
+                              confidence=1.0)]  # fmt: skip
+    first = query_for("office", _interest(), sess, None)
+    assert first.history == ["a5"]
+    assert first.history_weights == [1.0]
+    assert "a5" in first.exclude  # what they have does not come back
+    sess.turns, sess.shown = 1, ["o1", "o2"]
+    later = query_for("office", _interest(), sess, None)
+    assert later.history == []  # HISTORY_CONFIDENCE is infinite: the critiques lead after the first turn
+    assert {"a5", "o1", "o2"} <= later.exclude  # the last answer was critiqued: other items now
+    again = query_for("office", _interest(), sess, None, again=True)
+    assert not {"o1", "o2"} & again.exclude  # "show them again"
+    monkeypatch.setattr(retrieve_stage, "FRESH_FOLLOWUPS", False)
+    assert not {"o1", "o2"} & query_for("office", _interest(), sess, None).exclude

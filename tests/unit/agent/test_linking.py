@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scenebridge.agent.linking import EXACT, Linker, TitleIndex, link_notes, norm_title, title_score
+from scenebridge.agent.linking import EXACT, Linker, LinkWeights, TitleIndex, link_notes, norm_title, title_score
 from scenebridge.agent.summary import Mention
 from scenebridge.store import HashingEmbedder, ItemStore
 
@@ -93,7 +93,8 @@ def test_things_not_in_the_catalogue_link_to_nothing(linker: Linker, text: str):
 
 
 def test_threshold_decides(store: ItemStore):
-    strict, loose = Linker(store, threshold=0.99), Linker(store, threshold=0.0)
+    # Title + embedding alone (no margin or prior): an exact-ish title scores under 0.99.
+    strict, loose = Linker(store, threshold=0.99, weights=LinkWeights()), Linker(store, threshold=0.0)
     mention = Mention(text="Clover wonder clips")
     assert strict.link([mention], target="office")[0].item is None
     assert loose.link([mention], target="office")[0].item is not None
