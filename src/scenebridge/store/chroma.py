@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scenebridge.data.format import item_texts
+from scenebridge.data.columns import item_texts
 from scenebridge.errors import StoreError
 from scenebridge.store.chroma_client import Guarded, failure, open_client
 from scenebridge.store.embed import CachedEmbedder, Embedder

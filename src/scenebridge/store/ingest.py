@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from scenebridge.data.format import item_attrs, item_texts
+from scenebridge.data.columns import item_attrs, item_texts
 from scenebridge.errors import StoreError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from scenebridge.store.embed import CachedEmbedder, Embedder
 
 __all__ = ["PARTIAL", "IndexReport", "incomplete", "index_items", "is_partial", "read_attributes", "read_facts",
@@ -143,8 +144,10 @@ def index_items(
     items = items.drop_duplicates("item_id")
     texts = item_texts(items)
     attrs = item_attrs(items)
+    attr_column = np.empty(len(attrs), dtype=object)  # an object column: one dict per row
+    attr_column[:] = attrs
     frame = items.assign(_text=texts, _hash=[_text_hash(t) for t in texts], _akey=[_attrs_key(a) for a in attrs],
-                         _attrs=pd.Series(attrs, index=items.index, dtype=object))  # fmt: skip
+                         _attrs=attr_column)  # fmt: skip
     todo_by_scene: list[tuple[Any, pd.DataFrame]] = []
     for scene, group in frame.groupby("scene", sort=True):
         col = collection(str(scene))
