@@ -10,16 +10,28 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from scenebridge.errors import UsageError
 from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored, check_history_weights
 from scenebridge.rerank.checkpoint import Checkpoint, load_checkpoint
-from scenebridge.rerank.features import FEATURES, Batch, Signals, UserQuery, build_batch, user_signals
+from scenebridge.rerank.features import (
+    FEATURES,
+    Batch,
+    HistorySignals,
+    Signals,
+    UserQuery,
+    build_batch,
+    history_signals,
+    user_signals,
+)
 from scenebridge.rerank.topk import ContentTop
 
 __all__ = ["FusionReranker", "load_reranker"]
+
+T = TypeVar("T")
 
 _F = {name: i for i, name in enumerate(FEATURES)}
 # Feature families switched off together for occlusion, and the value each takes when "absent".
@@ -51,6 +63,9 @@ class FusionReranker:
         # A turn asks for candidates and then reranks them for the same user: the per-user pass over every target
         # item (behaviour products, content scores, top lists) is kept for the next few calls.
         self._signals: OrderedDict[bytes, Signals] = OrderedDict()
+        # The history-only part (co-occurrence, similar users, their top lists) outlives one statement: a person's
+        # next statement in a conversation needs only the parts that depend on what they said.
+        self._histories: OrderedDict[bytes, HistorySignals] = OrderedDict()
         self._signals_lock = threading.Lock()
 
     @property
@@ -81,25 +96,28 @@ class FusionReranker:
         """Forgets the per-user passes kept between calls (benchmarks time calls with nothing shared)."""
         with self._signals_lock:
             self._signals.clear()
+            self._histories.clear()
 
     def _user_signals(self, user: UserQuery, content: bool) -> Signals:
         """The user's pass over all targets, kept for the next calls; ``content`` adds the full content scores
         (needed to choose candidates, not to score given ones: ~3 ms of a 9 ms rerank)."""
         interest = b"" if user.interest is None else user.interest.tobytes()
         weights = b"" if user.weights is None else user.weights.tobytes()
-        key = user.history.tobytes() + b"|" + weights + b"|" + interest
+        who = user.history.tobytes() + b"|" + weights
+        key = who + b"|" + interest
         with self._signals_lock:
             kept = self._signals.get(key)
             if kept is not None and (not content or "content" in kept.tops):
                 self._signals.move_to_end(key)
                 return kept
+            hist = self._histories.get(who)
+        if hist is None:
+            hist = history_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth)
         sig = user_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs,
-                           content=content, content_top=self._content_top)  # fmt: skip
+                           content=content, content_top=self._content_top, history=hist)  # fmt: skip
         with self._signals_lock:
-            self._signals[key] = sig
-            self._signals.move_to_end(key)
-            while len(self._signals) > 16:
-                self._signals.popitem(last=False)
+            _keep(self._signals, key, sig)
+            _keep(self._histories, who, hist)
         return sig
 
     def _check_scene(self, query: RerankQuery) -> None:
@@ -309,6 +327,14 @@ def _nearest_interest(query: RerankQuery, item: np.ndarray | None) -> str:
     if item is None or vecs is None or len(vecs) != len(query.interests):
         return query.interests[0]
     return query.interests[int(np.argmax(np.asarray(vecs, dtype=np.float32) @ item))]
+
+
+def _keep(cache: OrderedDict[bytes, T], key: bytes, value: T, size: int = 16) -> None:
+    """Keeps ``value`` as the newest entry of an LRU of ``size`` entries."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
 def _slice(batch: Batch, keep: np.ndarray) -> Batch:
