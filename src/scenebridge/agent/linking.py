@@ -46,9 +46,11 @@ __all__ = [
 
 THRESHOLD = 0.95
 """The least confidence that links, with :data:`DEFAULT_WEIGHTS`. Chosen with them on the openings of 200 valid people
-of ``bench conversation`` (art -> office, lexical; ``benchmarks/link_conversation.py``), for the most right links at a
-precision of at least 75 %: 117 of 151 distinct linked items right (77.5 %), where title + embedding alone at 0.55 (the
-setting chosen before on ``benchmarks/link_labels.yaml``) linked 140 right of 262 (53.4 %)."""
+of ``bench conversation`` (art -> office, lexical; ``benchmarks/link_conversation.py``) among the settings of at least
+75 % precision: 117 of 151 distinct linked items right (77.5 %), where title + embedding alone at 0.55 (the setting
+chosen before on ``benchmarks/link_labels.yaml``) linked 140 right of 262 (53.4 %). The grid's top at that precision,
+read later from its full output, was margin 3.0 (its edge) with had-together 0.1: 128 of 168 (76.2 %); this one was
+kept, as measured end to end (78.8 % in ``bench conversation`` on those people)."""
 # Chosen on benchmarks/link_labels.yaml (65 mentions, 49 with a right item) by a grid over the title weight
 # (0.2-0.8), the cosine range and the threshold (0.4-0.85), best F0.5: thresholds 0.5 and 0.55 gave the same links;
 # the higher one is kept. With these: precision 100 % (39/39), recall 79.6 % (39/49; English 39/39, Chinese names of
@@ -85,8 +87,8 @@ class LinkWeights:
 
 DEFAULT_WEIGHTS = LinkWeights(margin=2.5, together=0.0, popularity=0.6)
 """Chosen with :data:`THRESHOLD` (see there) over margin 0-3, had-together 0-0.4 and popularity 0-0.8. Had-together
-is informative (a candidate bought with another mention's was the person's own 22 % of the time, any candidate 9 %)
-but added no right link at that precision, so it weighs 0 here."""
+is informative (a candidate bought with another mention's was the person's own 22 % of the time, any candidate 9 %);
+at margin 2.5 a weight of 0.1 linked 3 more right items and 5 more wrong ones (75.5 %), so it weighs 0 here."""
 
 
 @dataclass(frozen=True)
@@ -152,33 +154,36 @@ class Linker:
 
     Args:
         store: the item store (its embedder embeds the mentions).
-        threshold: the least confidence that links; below it the mention is reported as not linked.
+        threshold: the least confidence that links; below it the mention is reported as not linked (default:
+            :data:`THRESHOLD` with a prior, :data:`BASE_THRESHOLD` without one).
         title_weight: the share of the title side in the confidence (the embedding side has the rest).
         k: embedding neighbours per mention, and title matches per scene.
         max_titles: scenes with more items are matched by embedding alone (no title index in memory).
         titles: ``titles(scene) -> [(item_id, title), ...]``; by default read from the store once per scene.
         cos_range: cosines mapped linearly onto 0..1 for the embedding side.
         prior: who had which items (:mod:`scenebridge.agent.link_prior`), for the popularity and had-together parts.
-        weights: how margin, had-together and popularity add to the confidence.
+        weights: how margin, had-together and popularity add to the confidence (default: :data:`DEFAULT_WEIGHTS`
+            with a prior; without one, none: the threshold and weights were chosen together with a prior, and a
+            store without a fusion reranker links by title + embedding alone, as chosen on link_labels.yaml).
     """
 
     def __init__(
         self,
         store: ItemStore,
         *,
-        threshold: float = THRESHOLD,
+        threshold: float | None = None,
         title_weight: float = TITLE_WEIGHT,
         k: int = 10,
         max_titles: int = 200_000,
         titles: Callable[[str], Iterable[tuple[str, str]]] | None = None,
         cos_range: tuple[float, float] = (COS_LO, COS_HI),
         prior: CoPurchase | None = None,
-        weights: LinkWeights = DEFAULT_WEIGHTS,
+        weights: LinkWeights | None = None,
     ) -> None:
         self.store = store
         self.prior = prior
-        self.weights = weights
-        self.threshold = threshold
+        self.weights = weights if weights is not None else DEFAULT_WEIGHTS if prior is not None else LinkWeights()
+        self.threshold = threshold if threshold is not None else THRESHOLD if prior is not None else BASE_THRESHOLD
         self.title_weight = title_weight
         self.cos_range = cos_range
         self.k = k
