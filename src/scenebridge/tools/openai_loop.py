@@ -150,13 +150,17 @@ def run_tool_loop(
         if not wanted:
             msgs.append({"role": "assistant", "content": content})
             return ToolLoopResult(content, calls, round_, "answered", msgs)
-        msgs.append({
-            "role": "assistant",
-            # The text a text call came in is re-sent as the call itself; some servers refuse a null content.
-            "content": (message.content or "") if message.tool_calls else "",
-            "tool_calls": [{"id": w.id, "type": "function", "function": {"name": w.name, "arguments": w.arguments}}
-                           for w in wanted],
-        })  # fmt: skip
+        if message.tool_calls:
+            msgs.append({
+                "role": "assistant",
+                "content": message.content or "",  # some servers refuse a null content
+                "tool_calls": [{"id": w.id, "type": "function",
+                                "function": {"name": w.name, "arguments": w.arguments}} for w in wanted],
+            })  # fmt: skip
+        else:
+            # Calls read from text go back as the model wrote them: re-sent as tool_calls, a chat template that
+            # expects arguments as an object writes the JSON text escaped, and the model copies that (measured).
+            msgs.append({"role": "assistant", "content": content})
         answered = []
         for w in wanted:
             result = dispatch(toolkit, w.name, w.arguments)
