@@ -188,5 +188,10 @@ def test_links_are_history_on_the_first_turn_only_and_a_follow_up_wants_other_it
     assert {"a5", "o1", "o2"} <= later.exclude  # the last answer was critiqued: other items now
     again = query_for("office", _interest(), sess, None, again=True)
     assert not {"o1", "o2"} & again.exclude  # "show them again"
+    sess.anchor = ("o2", "bic pens blue")
+    anchored = query_for("office", _interest(), sess, None)
+    assert "o1" not in anchored.exclude  # "more like the second one" wants what is like it, the first among them
+    assert "o2" in anchored.exclude  # not the anchor itself
+    sess.anchor = None
     monkeypatch.setattr(retrieve_stage, "FRESH_FOLLOWUPS", False)
     assert not {"o1", "o2"} & query_for("office", _interest(), sess, None).exclude

@@ -40,7 +40,9 @@ FIRST_TURN_HISTORY = True
 only those from :data:`HISTORY_CONFIDENCE` on)."""
 
 FRESH_FOLLOWUPS = True
-"""A follow-up does not show the last answer's items again (the person critiqued them)."""
+"""A follow-up does not show the last answer's items again (the person critiqued them); not after "show them again", nor
+in a session anchored on a shown item ("more like the second one"). On 200 valid people of `bench conversation`: 56.0 %
+hit within 5 turns with it, 51.0 % without (the replay 35.5 %)."""
 
 FIRST_TURN_POOL = True
 """On a session's first turn that speaks of things the person did elsewhere ("I bought X and Y, now office supplies")
@@ -68,8 +70,9 @@ def query_for(
         exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
     # What they said they have (linked), have seen or disliked in this conversation does not come back.
     exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
-    if FRESH_FOLLOWUPS and sess.turns and not again:
-        exclude = exclude | set(sess.shown)  # a follow-up critiques the last answer: it wants other items
+    if FRESH_FOLLOWUPS and sess.turns and not again and sess.anchor is None:
+        # A follow-up critiques the last answer: it wants other items ("more like the second one" wants its likes).
+        exclude = exclude | set(sess.shown)
     # What they said they did elsewhere is their history for a person with no id, weighted by how sure the link is.
     said = [x for x in sess.linked if x.scene != scene and x.action != "disliked" and x.item_id not in history
             and (x.confidence >= HISTORY_CONFIDENCE or (not sess.turns and FIRST_TURN_HISTORY))]  # fmt: skip
