@@ -53,6 +53,12 @@ class ItemRecord:
         """The item as a reranker sees it (the :class:`~scenebridge.rerank.api.Reranker` contract)."""
         return Candidate(self.item_id, self.scene, self.vector, self.title, self.retrieval_score)
 
+    def card(self, rank: int) -> dict[str, Any]:
+        """The ranked item as a turn's stream shows it before its explanation is there."""
+        return {"rank": rank, "item_id": self.item_id, "title": self.title, "category": self.category,
+                "scene": self.scene, "score": self.score, "attrs": dict(self.attrs),
+                "evidence": [e.model_dump(mode="json") for e in self.evidence]}  # fmt: skip
+
 
 @dataclass
 class Trace:

@@ -219,14 +219,13 @@ class Recommender:
                                       self._behaviour_k, trace,
                                       retrieve.constraint_filter(summary, self._store, sess, target,
                                                                  self._scene_titles(summary, target)),
-                                      first_turn=not sess.turns
-                                      and bool(summary.mentioned or summary.source_scenes))  # fmt: skip
+                                      first_turn=not sess.turns and retrieve.pool_first_turn(summary))  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):
             titles = explain.titles_for(shown, found, self._store)
             explain.word_evidence(shown, titles, summary.language)
-        emit("ranked", {"items": [_card(n, r) for n, r in enumerate(shown, 1)], "timings_ms": dict(trace.timings_ms)})
+        emit("ranked", {"items": [r.card(n) for n, r in enumerate(shown, 1)], "timings_ms": dict(trace.timings_ms)})
         with trace.stage("explain"):
             explanations = explain.explain(shown, found, titles, interest.names, summary.language, self._explain,
                                            self._llm, self._llm_lock)  # fmt: skip
@@ -393,10 +392,3 @@ def _warm(linker: Linker) -> None:
 
 def _quiet(event: str, data: dict[str, Any]) -> None:
     """No one listens."""
-
-
-def _card(rank: int, rec: ItemRecord) -> dict[str, Any]:
-    """A ranked item as the stream shows it before its explanation is there."""
-    return {"rank": rank, "item_id": rec.item_id, "title": rec.title, "category": rec.category, "scene": rec.scene,
-            "score": rec.score, "evidence": [e.model_dump(mode="json") for e in rec.evidence],
-            "attrs": dict(rec.attrs)}  # fmt: skip

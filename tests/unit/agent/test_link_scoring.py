@@ -150,14 +150,8 @@ class _Pool:
         raise AssertionError
 
 
-@pytest.mark.parametrize(
-    ("switch", "first", "history", "asked"),
-    [(True, True, [], 1), (True, False, [], 0), (False, True, [], 0), (False, False, ["a5"], 1)],
-)
-def test_the_first_turn_pool_holds_the_rerankers_own_candidates(
-    store: ItemStore, monkeypatch: pytest.MonkeyPatch, switch, first, history, asked
-):
-    monkeypatch.setattr(retrieve_stage, "FIRST_TURN_POOL", switch)
+@pytest.mark.parametrize(("first", "history", "asked"), [(True, [], 1), (False, [], 0), (False, ["a5"], 1)])
+def test_the_first_turn_pool_holds_the_rerankers_own_candidates(store: ItemStore, first, history, asked):
     vec = store.embedder.embed(["stapler"])[0]
     pool = _Pool()
     query = RerankQuery(scene="office", history=history)
@@ -167,6 +161,28 @@ def test_the_first_turn_pool_holds_the_rerankers_own_candidates(
     assert ids[0] == "o1"  # what was asked for is retrieved first, whatever joins it
     assert ("o2" in ids) == bool(asked)
     assert np.all([r.vector is not None for r in found])
+
+
+@pytest.mark.parametrize(
+    ("switch", "topics", "mentioned", "pooled"),
+    [
+        (True, ["watercolor paints", "brushes"], ["watercolor paints", "brushes"], True),  # only the scene asked for
+        (True, ["watercolor"], ["watercolor paints"], True),  # a topic that is part of a mention
+        (True, ["drafting table", "desk lamps"], ["a drafting table"], False),  # "now I need desk lamps"
+        (True, ["staplers"], [], False),  # nothing done elsewhere
+        (False, ["watercolor paints"], ["watercolor paints"], False),
+    ],
+)
+def test_only_a_first_turn_that_asks_for_nothing_but_the_scene_gets_the_pool(
+    monkeypatch: pytest.MonkeyPatch, switch, topics, mentioned, pooled
+):
+    from scenebridge.agent.stages.retrieve import pool_first_turn
+    from scenebridge.agent.summary import InterestSummary
+
+    monkeypatch.setattr(retrieve_stage, "FIRST_TURN_POOL", switch)
+    summary = InterestSummary(topics=[{"name": t} for t in topics], scene="office",
+                              mentioned=[{"text": m, "action": "bought"} for m in mentioned])  # fmt: skip
+    assert pool_first_turn(summary) is pooled
 
 
 def _interest() -> Interest:

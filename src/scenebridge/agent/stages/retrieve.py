@@ -20,8 +20,8 @@ from scenebridge.rerank.api import Reranker, RerankQuery
 from scenebridge.store.chroma import Hit, ItemStore
 from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["constraint_filter", "exclusion_filter", "exclusion_notes", "query_for", "records", "retrieve",
-           "user_profile"]  # fmt: skip
+__all__ = ["constraint_filter", "exclusion_filter", "exclusion_notes", "pool_first_turn", "query_for", "records",
+           "retrieve", "user_profile"]  # fmt: skip
 
 
 HISTORY_CONFIDENCE = float("inf")
@@ -51,6 +51,18 @@ statement) join the retrieved ones even when no mention was linked, so the train
 that only asks for something ("a stapler", "closer to inkjet printer ink"): on 200 valid people of `bench
 conversation` the pool on every fresh message crowded the critiques out (the stateless replay fell from 35.5 % to
 9.5 % hit within 5 turns)."""
+
+
+def pool_first_turn(summary: InterestSummary) -> bool:
+    """Whether a first turn gets the reranker's own candidates (:data:`FIRST_TURN_POOL`): it speaks of things done
+    elsewhere (mentions, a source scene) and asks for nothing but the scene ("I bought X and Y, now office supplies").
+    A topic that is not part of what they mentioned is something asked for ("... now I need desk lamps"): the
+    retrieved items answer it, and the pool of popular items crowded it out (on-topic share of the top 10 from 100 %
+    to 0 % for that statement)."""
+    if not FIRST_TURN_POOL or not (summary.mentioned or summary.source_scenes):
+        return False
+    said = [m.text.lower() for m in summary.mentioned]
+    return all(any(t.name.lower() in m or m in t.name.lower() for m in said) for t in summary.topics)
 
 
 def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str) -> tuple[list[str], set[str]]:
@@ -123,15 +135,14 @@ def retrieve(
     them; the constraints' notes go to the trace's notes).
 
     Args:
-        first_turn: the session's first turn, and it speaks of things the person did or a scene they come from
-            (mentions, source scenes): the reranker's own candidates join even without a history
-            (:data:`FIRST_TURN_POOL`).
+        first_turn: the session's first turn, and :func:`pool_first_turn` says so: the reranker's own candidates
+            join even without a history.
     """
     hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
-    if query.history or (first_turn and FIRST_TURN_POOL):
+    if query.history or first_turn:
         seen = {h.item_id for h in hits}
         extra = [i for i in reranker.candidates(query, behaviour_k) if i not in seen]
     if extra:
