@@ -80,11 +80,13 @@ _NOISE = {
 
 @cache
 def _topic_stopwords() -> frozenset[str]:
-    """English words that never make a topic (package data ``agent/topic_stopwords.yaml``), and the did-verbs."""
+    """English and Chinese words that never make a topic (package data ``agent/topic_stopwords.yaml``), and the
+    did-verbs."""
     import yaml
 
     text = resources.files("scenebridge.agent").joinpath("topic_stopwords.yaml").read_text("utf-8")
-    return frozenset(str((yaml.safe_load(text) or {}).get("en", "")).split()) | ACTION_WORDS
+    data = yaml.safe_load(text) or {}
+    return frozenset(str(data.get("en", "")).split() + str(data.get("zh", "")).split()) | ACTION_WORDS
 
 
 def detect_language(text: str) -> str:
