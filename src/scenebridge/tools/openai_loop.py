@@ -130,14 +130,13 @@ def run_tool_loop(
     calls: list[ToolCall] = []
     extra = {"max_tokens": max_tokens} if max_tokens is not None else {}
     for round_ in range(1, max_rounds + 1):
+        # The last call, once tools have answered, offers none: the model is to answer with what it has (small
+        # models otherwise call again and again; as LangChain's early stopping "generate").
+        last = round_ == max_rounds and bool(calls)
+        offered = {} if last else {"tools": specs, "tool_choice": "auto"}  # "auto": llama-cpp-python needs it said
         try:
             resp = client.chat.completions.create(  # type: ignore[call-overload]
-                model=model,
-                messages=msgs,
-                tools=specs,
-                tool_choice="auto",  # OpenAI's default with tools; llama-cpp-python offers no tools without it
-                temperature=0,
-                **extra,
+                model=model, messages=msgs, temperature=0, **offered, **extra
             )
         except openai.OpenAIError as exc:
             raise as_llm_error(exc, client.base_url) from None
@@ -147,6 +146,8 @@ def run_tool_loop(
                   for tc in message.tool_calls or [] if tc.type == "function"]  # fmt: skip
         if not wanted and read_text_calls:
             wanted = text_calls(content, round_)
+        if last and wanted:
+            break  # still calling with no tools offered: no answer
         if not wanted:
             msgs.append({"role": "assistant", "content": content})
             return ToolLoopResult(content, calls, round_, "answered", msgs)

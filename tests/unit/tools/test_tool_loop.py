@@ -117,3 +117,17 @@ def test_calls_written_as_text_are_read_when_asked(toolkit):
     assert sent[1] == {"role": "assistant", "content": tagged}  # re-sent as the model wrote it
     assert sent[2]["role"] == "tool"
     assert run_tool_loop(toolkit, ScriptedClient([{"content": tagged}]), "m", []).calls == []  # off by default
+
+
+def test_the_last_call_after_tool_results_offers_no_tools_so_the_model_answers(toolkit):
+    call = {"tool_calls": [_call("1", "search_items", '{"query": "pens"}')]}
+    client = ScriptedClient([call, {"content": "Here are pens."}])
+    result = run_tool_loop(toolkit, client, "m", [{"role": "user", "content": "pens"}], max_rounds=2)
+    assert (result.reply, result.stopped) == ("Here are pens.", "answered")
+    assert "tools" in client.sent[0]
+    assert "tools" not in client.sent[1]
+    assert "tool_choice" not in client.sent[1]
+    again = ScriptedClient([call, call])  # still calling with no tools offered: cut off, not an answer
+    assert run_tool_loop(toolkit, again, "m", [{"role": "user", "content": "pens"}], max_rounds=2).stopped == (
+        "max_rounds"
+    )
