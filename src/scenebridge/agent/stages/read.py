@@ -143,7 +143,10 @@ def choose_scene(explicit: str | None, summary: InterestSummary, sess: Session, 
     rest = [s for s in scenes if s not in summary.source_scenes]
     if len(scenes) == 1 or len(rest) == 1:
         return scenes[0] if len(scenes) == 1 else rest[0]
-    msg = f"say which scene to recommend in (--scene): one of {', '.join(scenes)}"
+    msg = (
+        f"say which scene to recommend in: one of {', '.join(scenes)} (in the statement, or as the scene: `--scene` "
+        'on the command line, "scene" in a tool or API call)'
+    )
     raise UsageError(msg)
 
 
