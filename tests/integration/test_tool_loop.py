@@ -83,7 +83,8 @@ def test_a_model_that_never_stops_calling_tools_is_cut_off(toolkit):
     with serve(scripted([call, call], [])) as url:
         result = run_tool_loop(toolkit, _client(url), "scripted", [{"role": "user", "content": "pens"}], max_rounds=2)
     assert result.stopped == "max_rounds"
-    assert len(result.calls) == 2
+    # The last call offers no tools (the model is to answer); one that still calls then is cut off, its call not run.
+    assert len(result.calls) == 1
 
 
 def test_an_unreachable_server_is_one_clear_error(toolkit):
