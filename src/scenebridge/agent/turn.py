@@ -234,7 +234,9 @@ class Recommender:
         for item in items:
             emit("explained", {"rank": item.rank, "item_id": item.item_id, "explanation": item.explanation,
                                "explanation_source": item.explanation_source})  # fmt: skip
-        sess.summary, sess.scene, sess.shown = summary, target, [i.item_id for i in items]
+        sess.summary, sess.scene = summary, target
+        # An empty answer (a follow-up that left nothing) keeps what was shown: "the second one" still means it.
+        sess.shown = [i.item_id for i in items] or sess.shown
         sess.turns += 1
         result = TurnResult(state=sess.state(), linked=list(sess.linked),
             session_id=sess.session_id, user_id=sess.user_id, statement=text, scene=target, summary=summary,

@@ -164,7 +164,9 @@ def chat_cmd(
         except ScenebridgeError as exc:
             console.print(f"[red]error:[/] {exc}", highlight=False)
             continue
-        state["session"], state["last"], state["scene"] = result.session_id, result, None
+        state["session"], state["scene"] = result.session_id, None
+        if result.items or state["last"] is None:  # an empty answer leaves "/like N" on the one before, as the session
+            state["last"] = result
         if state["json"]:
             console.print_json(result.model_dump_json())
         else:
