@@ -101,6 +101,8 @@ class RerankQuery:
         interest_vectors: optional embeddings of ``interests``, one row each, so a reranker can name the interest
             nearest to each item without an embedder of its own.
         exclude: item ids that must not be returned (already seen, rejected in this session).
+        not_again: the part of ``exclude`` left out only because it was just shown (a follow-up wants other
+            items), not because the person has it or did it.
         history_weights: how sure we are of each history item, 0..1, one per ``history`` entry (None: all 1.0) —
             e.g. items a person said they bought, linked to the catalogue with a confidence. A reranker weighs each
             history item's part in its signals by it; a weight of 0 is as if the item were not there.
@@ -116,6 +118,7 @@ class RerankQuery:
     exclude: set[str] = field(default_factory=set)
     interest_vectors: np.ndarray | None = None
     history_weights: list[float] | None = None
+    not_again: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         check_history_weights(self.history, self.history_weights)

@@ -86,7 +86,7 @@ class PrerequisiteGate:
     @staticmethod
     def done(query: RerankQuery) -> set[str]:
         """What the person has done, as far as the query knows: their history and what must not come back."""
-        return set(query.history) | set(query.exclude)
+        return set(query.history) | (set(query.exclude) - set(query.not_again))  # shown is not done
 
     def missing(self, item_id: str, done: set[str]) -> frozenset[str]:
         """The prerequisites of ``item_id`` not in ``done`` (empty: the item is allowed)."""

@@ -78,20 +78,24 @@ def query_for(
     """The reranker's query: who asks (history, dislikes), for what, and what must not come back (``again``: the
     message asks for the shown items again, so a follow-up may show them; see :data:`FRESH_FOLLOWUPS`)."""
     history, exclude = user_profile(sess.user_id, profiles, scene)
-    if sess.anchor is not None:
-        exclude = exclude | {sess.anchor[0]}  # "more like the second one" wants others like it, not it again
     # What they said they have (linked), have seen or disliked in this conversation does not come back.
     exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
+    # Left out only because it was just shown (not done: a prerequisite gate must not count it).
+    not_again: set[str] = set()
+    if sess.anchor is not None:
+        not_again.add(sess.anchor[0])  # "more like the second one" wants others like it, not it again
     if FRESH_FOLLOWUPS and sess.turns and not again and sess.anchor is None:
         # A follow-up critiques the last answer: it wants other items ("more like the second one" wants its likes).
-        exclude = exclude | set(sess.shown)
+        not_again |= set(sess.shown)
+    not_again -= exclude
+    exclude = exclude | not_again
     # What they said they did elsewhere is their history for a person with no id, weighted by how sure the link is.
     said = [x for x in sess.linked if x.scene != scene and x.action != "disliked" and x.item_id not in history
             and (x.confidence >= HISTORY_CONFIDENCE or (not sess.turns and FIRST_TURN_HISTORY))]  # fmt: skip
     weights = [1.0] * len(history) + [x.confidence for x in said] if said else None
     return RerankQuery(scene=scene, history=[*history, *(x.item_id for x in said)], interest_vector=interest.vector,
                        interests=interest.names, exclude=exclude, interest_vectors=interest.vectors,
-                       history_weights=weights)  # fmt: skip
+                       history_weights=weights, not_again=not_again)  # fmt: skip
 
 
 def exclusion_filter(summary: InterestSummary, reader: SemanticGlossary | None, scene: str) -> ExclusionFilter:
