@@ -59,7 +59,9 @@ class ContentReranker:
         return self.store.embedder.model_id
 
     def _history(self, query: RerankQuery) -> tuple[list[Hit], np.ndarray]:
-        ids = [i for i in query.history if i not in query.exclude][-self.history_limit :]
+        # An item left out only because it was just shown (liked in the last answer, say) is still history.
+        gone = query.exclude - query.not_again
+        ids = [i for i in query.history if i not in gone][-self.history_limit :]
         return self.store.get_items(ids)
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
