@@ -18,13 +18,11 @@ from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.checkpoint import load_checkpoint
-from scenebridge.rerank.features import Batch, UserQuery, build_batch
+from scenebridge.rerank.features import UserQuery, build_batch
 from scenebridge.rerank.statement import StatementLinker, derive_parts, statement_vectors
 
 if TYPE_CHECKING:
-    import torch
-
-    from scenebridge.rerank.model import FusionNet
+    pass
 
 __all__ = ["FusionMethod"]
 
@@ -100,36 +98,8 @@ class FusionMethod:
         for start in range(0, len(users), 256):
             chunk = list(users[start : start + 256])
             batch = build_batch(self._queries(chunk), self.behaviour, self.ckpt.vectors, int(self.ckpt.config["depth"]))
-            s = (
-                _score_lists(self.model, batch, self.tgt_vecs)
-                if batch.history_weights
-                else score_lists(self.model, batch, self.tgt_vecs)
-            )
+            s = score_lists(self.model, batch, self.tgt_vecs)
             rows = np.repeat(np.arange(len(chunk)), batch.cands.shape[1])
             keep = batch.mask.ravel()
             out[start + rows[keep], batch.cands.ravel()[keep]] = s.ravel()[keep]
         return out
-
-
-def _score_lists(model: FusionNet, batch: Batch, targets: torch.Tensor) -> np.ndarray:
-    """:func:`~scenebridge.rerank.model.score_lists` with the history weights on the id path too, as the fusion
-    reranker scores a weighted history in a turn."""
-    import torch
-
-    from scenebridge.rerank.model import id_inputs
-
-    weights = np.concatenate([np.ones(len(h), np.float32) if w is None else np.asarray(w, np.float32)
-                              for h, w in zip(batch.histories, batch.history_weights or [], strict=True)])  # fmt: skip
-    model.eval()
-    with torch.no_grad():
-        uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
-        out = model(
-            torch.from_numpy(batch.feats),
-            torch.from_numpy(batch.query),
-            targets[uniq],
-            inv,
-            torch.zeros(len(inv), dtype=torch.long),
-            id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
-            id_weights=weights,
-        )
-    return np.asarray(out.numpy())

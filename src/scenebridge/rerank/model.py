@@ -136,6 +136,10 @@ def score_lists(model: FusionNet, batch: Batch, targets: torch.Tensor) -> np.nda
         batch: candidates and features from :func:`~scenebridge.rerank.features.build_batch`.
         targets: content vectors of the target scene's items, indexed by ``batch.cands``.
     """
+    weights = None
+    if batch.history_weights:  # a weighted history (linked mentions) on the id path too, as a turn scores it
+        weights = np.concatenate([np.ones(len(h), np.float32) if w is None else np.asarray(w, np.float32)
+                                  for h, w in zip(batch.histories, batch.history_weights, strict=True)])  # fmt: skip
     model.eval()
     with torch.no_grad():
         uniq, inv = torch.unique(torch.from_numpy(np.maximum(batch.cands, 0)), return_inverse=True)
@@ -146,5 +150,6 @@ def score_lists(model: FusionNet, batch: Batch, targets: torch.Tensor) -> np.nda
             inv,
             torch.zeros(len(inv), dtype=torch.long),
             id_inputs(batch.histories, np.where(batch.mask, batch.cands, -1)),
+            id_weights=weights,
         )
     return np.asarray(out.numpy())
