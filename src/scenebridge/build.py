@@ -22,6 +22,7 @@ from scenebridge.rerank import load_reranker
 from scenebridge.rerank.api import Reranker
 from scenebridge.rerank.background import BackgroundReranker
 from scenebridge.rerank.router import SceneRouter
+from scenebridge.rerank.topk import load_half_product
 from scenebridge.settings import LLMSettings, PrivacySettings, Settings, StoreSettings
 from scenebridge.store.chroma import ItemStore
 from scenebridge.store.embed import cached_embedder
@@ -86,6 +87,8 @@ def build_reranker(*, folders: Sequence[Path], background: bool = False) -> Rera
     if not folders:
         return None
     models: list[Reranker] = [BackgroundReranker(path) if background else load_reranker(path) for path in folders]
+    if not background:
+        load_half_product()
     return models[0] if len(models) == 1 else SceneRouter(models)
 
 
@@ -140,6 +143,8 @@ def build_recommender(
 
 
 def _wait(reranker: Reranker | None) -> None:
+    if reranker is not None:
+        load_half_product()
     for rr in reranker.by_scene.values() if isinstance(reranker, SceneRouter) else [reranker]:
         if isinstance(rr, BackgroundReranker):
             rr.wait()

@@ -40,6 +40,10 @@ class QueryEmbedder:
             return _use_query_embedder()
         return cls(inner)
 
+    def warm(self) -> None:
+        """Loads the model's weights now (USE reads ~65 MB at its first text: ~1 s), e.g. while an LLM loads."""
+        self.inner.embed(["warm"])
+
     def clear(self) -> None:
         """Forgets remembered texts (benchmarks measure embedding, not the memo)."""
         with self._lock:

@@ -26,7 +26,7 @@ from scenebridge.agent.session import Session, SessionStore
 from scenebridge.agent.stages import explain, link, read, rerank, retrieve
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.errors import UsageError
-from scenebridge.llm.protocol import LLM
+from scenebridge.llm.protocol import LLM, is_loading
 from scenebridge.rerank.api import Reranker, RerankQuery
 from scenebridge.rerank.content import ContentReranker
 from scenebridge.rerank.router import SceneRouter
@@ -265,6 +265,8 @@ class Recommender:
     def parse(self, text: str) -> ParseResult:
         """Parses one statement with this recommender's LLM, scenes, hints and scene classifier (no session)."""
         with self._llm_lock:
+            if is_loading(self._llm):  # a fresh process: the embedder's weights load meanwhile, not after the parse
+                self._embedder.warm()
             return parse_interests(
                 text, self._llm, scenes=self._scenes, scene_hints=self._hints, classifier=self._classifier
             )

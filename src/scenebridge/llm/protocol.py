@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
-__all__ = ["LLM", "Message"]
+__all__ = ["LLM", "Message", "is_loading"]
 
 
 class Message(TypedDict):
@@ -22,3 +22,9 @@ class LLM(Protocol):
         """Returns the assistant's text; with ``schema``, the backend constrains the answer to JSON of that shape
         where it can (callers validate either way)."""
         ...
+
+
+def is_loading(llm: object) -> bool:
+    """Whether ``llm`` (or the model behind its redaction) is still loading in the background: a fresh process may
+    load other things meanwhile (llama.cpp's model loads in a thread from construction on)."""
+    return bool(getattr(getattr(llm, "inner", llm), "loading", False))

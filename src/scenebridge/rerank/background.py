@@ -1,5 +1,6 @@
-"""A fusion reranker that loads in a background thread: a fresh CLI call parses with the LLM while torch and the
-checkpoint load (2-8 s of a one-shot `recommend` on a 2-core machine), and waits only when it first reranks."""
+"""A fusion reranker that loads in a background thread: a fresh CLI call parses with the LLM while the checkpoint
+loads (its numpy weights, behaviour statistics and catalogue; torch is not imported to answer), and waits only when
+it first reranks."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import numpy as np
 from scenebridge.errors import UsageError
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.features import FEATURES
+from scenebridge.rerank.infer import NumpyFusion
 from scenebridge.version import __version__
 
 if TYPE_CHECKING:
@@ -88,29 +89,22 @@ def save_checkpoint(
 
 
 class Checkpoint:
-    """A loaded checkpoint: the network, its config, behaviour statistics, catalogue and content vectors."""
+    """A loaded checkpoint: the network, its config, behaviour statistics, catalogue and content vectors.
+
+    Loading reads the weights into numpy (:attr:`net`, what a turn scores with); the torch module (:attr:`model`,
+    for ``evaluate`` and training) is built from them at its first use, so a process that only answers never
+    imports torch.
+    """
 
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
-        import torch
         from safetensors.numpy import load_file as load_numpy
-        from safetensors.torch import load_file
-
-        from scenebridge.rerank.model import FusionNet
 
         self.path = path
         self.config = config
-        self.model = FusionNet(
-            len(FEATURES),
-            int(config["content_dim"]),
-            len(config["scenes"]),
-            int(config["cross_dim"]),
-            int(config["hidden"]),
-            n_items=int(config["n_items"]),
-            n_targets=int(config["n_targets"]),
-            id_dim=int(config["id_dim"]),
-        )
-        self.model.load_state_dict(load_file(str(path / "model.safetensors")))
-        self.model.eval()
+        self.state = load_numpy(str(path / "model.safetensors"))
+        self.net = NumpyFusion(self.state)
+        _check_shapes(self.net, config)
+        self._model: FusionNet | None = None
         self.vectors = load_numpy(str(path / "vectors.safetensors"))["vectors"].astype(np.float32)
         self.behaviour = Behaviour.load(path / "behaviour.npz")
         cat = json.loads((path / "catalogue.json").read_text(encoding="utf-8"))
@@ -118,7 +112,30 @@ class Checkpoint:
         self.scenes: list[str] = cat["scene"]
         self.titles: list[str] = cat["title"]
         self.item_index = {iid: i for i, iid in enumerate(self.item_ids)}
-        self.torch = torch
+
+    @property
+    def model(self) -> FusionNet:
+        """The torch module with the checkpoint's weights, in eval mode (imports torch at the first call)."""
+        if self._model is None:
+            import torch
+
+            from scenebridge.rerank.model import FusionNet
+
+            config = self.config
+            model = FusionNet(
+                len(FEATURES),
+                int(config["content_dim"]),
+                len(config["scenes"]),
+                int(config["cross_dim"]),
+                int(config["hidden"]),
+                n_items=int(config["n_items"]),
+                n_targets=int(config["n_targets"]),
+                id_dim=int(config["id_dim"]),
+            )
+            model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self.state.items()})
+            model.eval()
+            self._model = model
+        return self._model
 
     @property
     def embedder(self) -> str:
@@ -127,6 +144,16 @@ class Checkpoint:
     @property
     def target(self) -> str:
         return str(self.config["target"])
+
+
+def _check_shapes(net: NumpyFusion, config: dict[str, Any]) -> None:
+    """The weights' shapes against the config (torch's ``load_state_dict`` checked them before)."""
+    dim, cross, id_dim = int(config["content_dim"]), int(config["cross_dim"]), int(config["id_dim"])
+    width = len(FEATURES) + cross + (id_dim if net.id_dim else 0) + net.scene.shape[1]
+    found = (net.proj_user[0].shape, net.feat_mean.shape, net.mlp[0][0].shape[0], net.mlp[0][0].shape[1])
+    if found != ((dim, cross), (len(FEATURES),), width, int(config["hidden"])):
+        msg = f"the weights' shapes {found} do not match the config (content {dim}, cross {cross}, id {id_dim})"
+        raise ValueError(msg)
 
 
 def read_config(path: str | Path, embedder: str | None = None) -> dict[str, Any]:

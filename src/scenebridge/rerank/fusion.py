@@ -27,6 +27,7 @@ from scenebridge.rerank.features import (
     history_signals,
     user_signals,
 )
+from scenebridge.rerank.infer import id_arrays
 from scenebridge.rerank.topk import ContentTop
 
 __all__ = ["FusionReranker", "load_reranker"]
@@ -50,13 +51,12 @@ class FusionReranker:
 
     def __init__(self, ckpt: Checkpoint) -> None:
         self.ckpt = ckpt
-        self.torch = ckpt.torch
         self._tpos = {ckpt.item_ids[c]: j for j, c in enumerate(ckpt.behaviour.tgt_cols)}
         # Target column -> item id as a list: numpy scalar indexing per candidate cost ~1 ms of a turn.
         self._tgt_ids = [ckpt.item_ids[c] for c in ckpt.behaviour.tgt_cols.tolist()]
         self._tgt_vecs = np.ascontiguousarray(ckpt.vectors[ckpt.behaviour.tgt_cols])
         self._depth = int(ckpt.config["depth"])
-        self._content_top = ContentTop(self._tgt_vecs, self.torch)
+        self._content_top = ContentTop(self._tgt_vecs)
         from threadpoolctl import ThreadpoolController
 
         self._blas = ThreadpoolController()
@@ -126,29 +126,18 @@ class FusionReranker:
             raise UsageError(msg)
 
     def _scores(self, batch: Batch, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Scores of the batch's rows (users x C), which all share ``items`` and ``targets``."""
-        from scenebridge.rerank.model import id_inputs
-
-        torch = self.torch
-        threads = torch.get_num_threads()
-        # One user's few hundred candidates: thread hand-offs cost more than they save (measured: 2 threads were
-        # several times slower than 1 on a busy 2-core machine).
-        torch.set_num_threads(1)
-        try:
-            with torch.no_grad():
-                rows = batch.feats.shape[0]
-                out = self.ckpt.model(
-                    torch.from_numpy(batch.feats),
-                    torch.from_numpy(batch.query),
-                    torch.from_numpy(items),
-                    torch.from_numpy(np.tile(np.arange(items.shape[0]), (rows, 1))),
-                    torch.zeros(rows, dtype=torch.long),
-                    id_inputs(batch.histories, np.tile(targets, (rows, 1))),
-                    id_weights=_flat_weights(batch),
-                )
-        finally:
-            torch.set_num_threads(threads)
-        return np.asarray(out.numpy())
+        """Scores of the batch's rows (users x C), which all share ``items`` and ``targets`` (numpy: no torch in a
+        process that only answers; the callers hold BLAS to one thread)."""
+        rows = batch.feats.shape[0]
+        return self.ckpt.net(
+            batch.feats,
+            batch.query,
+            items,
+            np.tile(np.arange(items.shape[0]), (rows, 1)),
+            np.zeros(rows, dtype=np.int64),
+            id_arrays(batch.histories, np.tile(targets, (rows, 1))),
+            id_weights=_flat_weights(batch),
+        )
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:
         """Behaviour candidates in the target scene (co-occurrence, similar users, popularity, and content similar

@@ -168,3 +168,33 @@ def test_our_own_background_work_is_left_a_core():
     with pytest.raises(RuntimeError), background_work():
         raise RuntimeError  # an error in the work still gives the core back
     assert reserved_cores() == 0
+
+
+def test_threads_are_chosen_again_when_background_work_ends_mid_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse that started while a reranker loaded (one thread) gets the freed core back at the next token."""
+    import sys
+    import types
+
+    import numpy as np
+
+    from scenebridge.llm.llama_cpp import LlamaCppLLM
+
+    calls: list[tuple[object, int, int]] = []
+    fake = types.ModuleType("llama_cpp")
+    fake.llama_set_n_threads = lambda ctx, n, nb: calls.append((ctx, n, nb))  # type: ignore[attr-defined]
+    fake.LogitsProcessorList = list  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
+    llm = types.SimpleNamespace(ctx="ctx", n_threads=1, n_threads_batch=1, context_params=types.SimpleNamespace())
+    backend = object.__new__(LlamaCppLLM)
+    backend.llm = llm  # type: ignore[assignment]
+    backend.policy, backend.threads = ThreadPolicy(), (1, 1)
+    monkeypatch.setattr(threads, "sample_cpu", lambda: CpuSample(2, 0.0, (1, 1, 1)))
+    scores = np.arange(4, dtype=np.float32)
+    with threads.background_work():
+        (watch,) = backend._watch_background()
+        assert watch(None, scores) is scores  # the scores pass untouched
+        assert calls == []  # the load still runs: nothing to choose yet
+    watch(None, scores)
+    watch(None, scores)
+    assert calls == [("ctx", 2, 2)]  # once, as soon as the load is over
+    assert backend.threads == (2, 2)
