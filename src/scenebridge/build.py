@@ -17,7 +17,7 @@ from scenebridge.agent.turn import Recommender
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM
 from scenebridge.llm.redact import with_redaction
-from scenebridge.llm.registry import get_llm, is_llama
+from scenebridge.llm.registry import llm_from_settings
 from scenebridge.rerank import load_reranker
 from scenebridge.rerank.api import Reranker
 from scenebridge.rerank.background import BackgroundReranker
@@ -58,14 +58,7 @@ def build_store(*, settings: StoreSettings, require_items: bool = True) -> ItemS
 def build_llm(*, settings: LLMSettings, privacy: PrivacySettings | None = None, **options: Any) -> LLM | None:
     """The LLM of ``[llm]`` through the registry (``none`` = the lexical parser alone), behind redaction when
     ``[privacy] redact`` asks for it. ``options`` go to the backend (e.g. ``n_ctx``)."""
-    if settings.spec == "none":
-        return None
-    if "://" in settings.spec:
-        options = {"model": settings.model, "api_key": settings.api_key, "timeout": settings.timeout, **options}
-    elif is_llama(settings.spec):
-        options = {"prefix_cache": settings.prefix_cache, **options}
-    mode = (privacy or PrivacySettings()).redact
-    return with_redaction(get_llm(settings.spec, **options), mode)
+    return llm_from_settings(settings, privacy, **options)
 
 
 def build_reranker(*, folders: Sequence[Path], background: bool = False) -> Reranker | None:

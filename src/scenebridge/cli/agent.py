@@ -103,10 +103,14 @@ def recommend_cmd(
     k: KOpt = None,
 ) -> None:
     """Recommend items for one statement: parse, retrieve, rerank, explain."""
-    from scenebridge.build import build_recommender
+    from scenebridge.llm.registry import llm_from_settings
 
     cfg = settings_from(store, url, embedder, reranker, llm, profiles, explain, k)
-    rec = build_recommender(settings=cfg, sessions=None)  # one statement: nothing to continue, nothing to save
+    model = llm_from_settings(cfg.llm, cfg.privacy)  # its load starts now, before the rest of the agent is imported
+
+    from scenebridge.build import build_recommender
+
+    rec = build_recommender(settings=cfg, llm=model, sessions=None)  # one statement: nothing to continue or save
     result = rec.turn(text, user_id=user, scene=scene)
     if as_json:
         print(result.model_dump_json(indent=2))
