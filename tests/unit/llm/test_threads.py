@@ -146,6 +146,7 @@ def test_own_spinning_threads_are_not_counted(monkeypatch: pytest.MonkeyPatch, t
     loadavg.write_text("0.50 0.40 0.30 4/321 12345\n")
     monkeypatch.setattr(threads, "_LOADAVG", loadavg)
     monkeypatch.setattr(threads, "_own_running", lambda: 3)  # the reading thread and two spinning pool threads
+    monkeypatch.setattr(threads, "_yielding", lambda: 0)
     sample = sample_cpu(readings=2, interval_s=0.0)
     assert sample.running == (2, 2)  # one other runnable thread, and our reading thread
     assert choose_threads(2, sample.load1, sample.running) == (1, 1)
@@ -198,3 +199,38 @@ def test_threads_are_chosen_again_when_background_work_ends_mid_answer(monkeypat
     watch(None, scores)
     assert calls == [("ctx", 2, 2)]  # once, as soon as the load is over
     assert backend.threads == (2, 2)
+
+
+def _proc(root: Path, pid: int, state: str, nice: int, group: str) -> None:
+    (root / str(pid)).mkdir(parents=True)
+    rest = " ".join(["1"] * 13)  # fields 4-16, then priority (18) and nice (19)
+    (root / str(pid) / "stat").write_text(f"{pid} (busy loop) {state} {rest} 0 20 {nice} 1 0\n")
+    (root / str(pid) / "autogroup").write_text(f"{group} nice 0\n")
+
+
+@pytest.mark.parametrize(
+    ("switch", "expected"),
+    [("1", 1), ("0", 2)],  # autogroups on: only the loop of our own group yields; off: every niced loop does
+)
+def test_niced_processes_of_our_group_yield_their_core(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, switch: str, expected: int
+) -> None:
+    proc = tmp_path / "proc"
+    _proc(proc, 10, "R", 19, "/autogroup-1")  # a nice-19 loop started beside us: yields
+    _proc(proc, 11, "R", 19, "/autogroup-9")  # one from another terminal: its group's share, whatever its nice
+    _proc(proc, 12, "R", 0, "/autogroup-1")  # a nice-0 loop: takes its core
+    _proc(proc, 13, "S", 19, "/autogroup-1")  # asleep: not runnable
+    (proc / "self").mkdir()
+    (proc / "self" / "autogroup").write_text("/autogroup-1 nice 0\n")
+    switch_file = tmp_path / "switch"
+    switch_file.write_text(switch + "\n")
+    monkeypatch.setattr(threads, "_PROC", proc)
+    monkeypatch.setattr(threads, "_AUTOGROUP_SWITCH", switch_file)
+    monkeypatch.setattr(threads.os, "getpriority", lambda *_: 0)
+    assert threads._yielding() == expected
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("2.00 1.00 1.00 4/321 12345\n")  # us and the three runnable loops
+    monkeypatch.setattr(threads, "_LOADAVG", loadavg)
+    monkeypatch.setattr(threads, "_own_running", lambda: 1)
+    sample = sample_cpu(readings=1, interval_s=0.0)
+    assert sample.running == (4 - expected,)
