@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from scenebridge.rerank.infer import id_arrays
+
 if TYPE_CHECKING:
     from scenebridge.rerank.features import Batch
 
@@ -20,11 +22,8 @@ def id_inputs(histories: Sequence[np.ndarray], targets: np.ndarray) -> tuple[tor
 
     A target index of -1 (padding, or an item the model never saw) maps to the last, all-zero embedding row.
     """
-    flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) if histories else np.zeros(0, np.int64)
-    offsets = np.zeros(len(histories), dtype=np.int64)
-    if len(histories) > 1:
-        offsets[1:] = np.cumsum([len(h) for h in histories])[:-1]
-    return torch.from_numpy(flat), torch.from_numpy(offsets), torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    flat, offsets, tgt = id_arrays(histories, targets)
+    return torch.from_numpy(flat), torch.from_numpy(offsets), torch.from_numpy(tgt)
 
 
 class FusionNet(nn.Module):
