@@ -64,6 +64,9 @@ _VERBS: list[tuple[str, str]] = [
     (r"\btook\s+(?:some\s+|a few\s+|many\s+)?(?:photos|pictures|pics)\s+(?:of|at|in)\b", "visited"),
     (r"\b(?:visited|toured|went to|have been to|'ve been to|been to)\b", "visited"),
     (r"\b(?:bought|purchased|ordered|picked up|got myself|buying|purchasing|ordering)\b", "bought"),
+    # "Last month I got X": got as obtained, not "got to", "got into", "got tired of", "got used to", "got rid of".
+    (r"\b(?:i|we)\s+(?:just\s+|recently\s+|finally\s+|also\s+)?got\b"
+     r"(?!\s+(?:to|into|tired|bored|sick|used|rid|back|lost|stuck|started|married|it|them|that|this)\b)", "bought"),
     (_SUBJ + r"(?:used to\s+)?buy\b", "bought"),
     (r"\b(?:watched|saw|seen|rewatched|binged|streamed|used to watch)\b", "watched"),
     (r"\b(?:hated|disliked|didn'?t like|did not like|couldn'?t stand|could not stand)\b", "disliked"),
@@ -138,7 +141,7 @@ _ARROW = re.compile(
 _ACTION_TEXT = """
 bought buying purchased ordered watched seen saw loved liked enjoyed adored hated disliked finished completed studied
 learned learnt visited toured shared photos pictures pics videos snaps took used using owned own rewatched binged
-streamed picked
+streamed picked got
 """
 ACTION_WORDS = frozenset(_ACTION_TEXT.split())
 

@@ -214,12 +214,13 @@ class Recommender:
         query = retrieve.query_for(target, interest, sess, self._profiles, again=read_refinement(text).again)
         excl = retrieve.exclusion_filter(summary, self._reader, target)
         reranker = rerank.route(self._router, target, trace)
+        pool = not sess.turns and retrieve.pool_first_turn(summary, text)
         with trace.stage("retrieve"):
             found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
                                       self._behaviour_k, trace,
                                       retrieve.constraint_filter(summary, self._store, sess, target,
                                                                  self._scene_titles(summary, target)),
-                                      first_turn=not sess.turns and retrieve.pool_first_turn(summary))  # fmt: skip
+                                      first_turn=pool)  # fmt: skip
         with trace.stage("rerank"):
             shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
         with trace.stage("explain"):

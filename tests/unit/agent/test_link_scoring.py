@@ -164,17 +164,30 @@ def test_the_first_turn_pool_holds_the_rerankers_own_candidates(store: ItemStore
 
 
 @pytest.mark.parametrize(
-    ("switch", "topics", "mentioned", "pooled"),
+    ("switch", "statement", "topics", "mentioned", "pooled"),
     [
-        (True, ["watercolor paints", "brushes"], ["watercolor paints", "brushes"], True),  # only the scene asked for
-        (True, ["watercolor"], ["watercolor paints"], True),  # a topic that is part of a mention
-        (True, ["drafting table", "desk lamps"], ["a drafting table"], False),  # "now I need desk lamps"
-        (True, ["staplers"], [], False),  # nothing done elsewhere
-        (False, ["watercolor paints"], ["watercolor paints"], False),
+        (True, "I bought watercolor paints and brushes, now office supplies", ["watercolor paints", "brushes"],
+         ["watercolor paints", "brushes"], True),  # only the scene asked for
+        (True, "I bought watercolor paints; now office supplies", ["watercolor"], ["watercolor paints"], True),
+        (True, "I bought a drafting table for my studio. Now I need desk lamps", ["drafting table", "desk lamps"],
+         ["a drafting table"], False),  # "now I need desk lamps"
+        (True, "I bought a drafting table. Now I need more drafting paper", ["drafting", "paper"],
+         ["a drafting table"], False),  # a topic of a mention, and another one asked for
+        # Words said only about what they did are not asked for: the projects, the time, a list item not read.
+        (True, "I've been using pens for my art projects; now show me office supplies", ["pens", "projects"],
+         ["pens"], True),
+        (True, "Over the past year I picked up a dress form and pins. Now I want office supplies.",
+         ["past", "dress", "form", "pins"], ["dress form"], True),
+        (True, "上个月买了 soft pipe cleaners，现在想找一些办公用品", ["上个月", "soft", "pipe", "cleaners"],
+         ["soft pipe cleaners"], True),
+        (True, "我买过 pipe cleaners，现在需要 desk lamps", ["pipe", "cleaners", "desk", "lamps"], ["pipe cleaners"],
+         False),
+        (True, "I want staplers", ["staplers"], [], False),  # nothing done elsewhere
+        (False, "I bought watercolor paints, now office supplies", ["watercolor paints"], ["watercolor paints"], False),
     ],
-)
+)  # fmt: skip
 def test_only_a_first_turn_that_asks_for_nothing_but_the_scene_gets_the_pool(
-    monkeypatch: pytest.MonkeyPatch, switch, topics, mentioned, pooled
+    monkeypatch: pytest.MonkeyPatch, switch, statement, topics, mentioned, pooled
 ):
     from scenebridge.agent.stages.retrieve import pool_first_turn
     from scenebridge.agent.summary import InterestSummary
@@ -182,7 +195,21 @@ def test_only_a_first_turn_that_asks_for_nothing_but_the_scene_gets_the_pool(
     monkeypatch.setattr(retrieve_stage, "FIRST_TURN_POOL", switch)
     summary = InterestSummary(topics=[{"name": t} for t in topics], scene="office",
                               mentioned=[{"text": m, "action": "bought"} for m in mentioned])  # fmt: skip
-    assert pool_first_turn(summary) is pooled
+    assert pool_first_turn(summary, statement) is pooled
+
+
+def test_the_lexical_reading_of_the_benchmarks_openings_gets_the_pool():
+    from scenebridge.agent.lexical import lexical_parse
+    from scenebridge.agent.stages.retrieve import pool_first_turn
+
+    for text in ("Last month I got blades hobby, medium weight, square punch and handle rotary cutter. Now I need "
+                 "some office supplies.",
+                 "上个月买了 soft pipe cleaners、dual drive、hypo allergenic 和 earring backs，现在想看看办公用品",
+                 "我之前在电脑上买过 liquid fabric 和 large candle，现在想在手机上买点办公用品",
+                 "最近买了 sketch marker 和 primary face paint，现在想找一些办公用品"):  # fmt: skip
+        assert pool_first_turn(lexical_parse(text, ["art", "office"]), text), text
+    text = "I bought a drafting table for my studio. Now I need desk lamps and cable organizers for work"
+    assert not pool_first_turn(lexical_parse(text, ["art", "office"]), text)
 
 
 def _interest() -> Interest:

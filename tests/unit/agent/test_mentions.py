@@ -196,6 +196,10 @@ def test_an_unclosed_quote_does_not_swallow_the_statement():
          [("Kelvingrove Art Gallery", "glasgow"), ("Museum", "glasgow"), ("Burrell Collection", "glasgow"),
           ("St. Mungo's Cathedral", "glasgow")]),
         ("I bought pens, paper and ink on my PC; now staplers", [("pens", None), ("paper", None), ("ink", None)]),
+        ("Last month I got square punch and rotary cutter. Now I need some office supplies.",
+         [("square punch", None), ("rotary cutter", None)]),  # "got" as obtained
+        ("I got into watercolors, now office supplies", []),  # ... but not "got into"
+        ("I bought pens, paper, now staplers", [("pens", None)]),  # a list needs its "and"
         ("我在电脑上买了水彩颜料、画笔和素描本，现在想看办公用品",
          [("水彩颜料", None), ("画笔", None), ("素描本", None)]),
         ("I bought 0.5 mm gel pens. Now paper", [("0.5 mm gel pens", None)]),

@@ -11,11 +11,13 @@ import numpy as np
 from scenebridge.agent.constraint_filter import ConstraintFilter
 from scenebridge.agent.constraints import is_sequel_phrase
 from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
+from scenebridge.agent.lexical import want_clause
 from scenebridge.agent.result import ItemRecord, Trace
 from scenebridge.agent.session import Session
 from scenebridge.agent.stages.read import Interest
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.wording import note
+from scenebridge.data.preprocess import normalize_text
 from scenebridge.rerank.api import Reranker, RerankQuery
 from scenebridge.store.chroma import Hit, ItemStore
 from scenebridge.store.profiles import ProfileStore
@@ -53,16 +55,32 @@ conversation` the pool on every fresh message crowded the critiques out (the sta
 9.5 % hit within 5 turns)."""
 
 
-def pool_first_turn(summary: InterestSummary) -> bool:
+def pool_first_turn(summary: InterestSummary, statement: str) -> bool:
     """Whether a first turn gets the reranker's own candidates (:data:`FIRST_TURN_POOL`): it speaks of things done
     elsewhere (mentions, a source scene) and asks for nothing but the scene ("I bought X and Y, now office supplies").
-    A topic that is not part of what they mentioned is something asked for ("... now I need desk lamps"): the
-    retrieved items answer it, and the pool of popular items crowded it out (on-topic share of the top 10 from 100 %
-    to 0 % for that statement)."""
+
+    A topic asks for something when the want clause (:func:`~scenebridge.agent.lexical.want_clause`: from the first
+    "now / need / 现在 / 想" on, exclusions cut out) names it and it is not part of a mention ("... now I need desk
+    lamps"): the retrieved items answer it, and the pool of popular items crowded it out (on-topic share of the top 10
+    from 100 % to 0 % for that statement). A topic said only before the want clause is about what they did ("for my
+    art projects", "over the past year", an item of a list the mention reader missed), not something asked for; one
+    no part of the statement names (an LLM's paraphrase) is not asked for either.
+
+    Args:
+        summary: the first turn's reading.
+        statement: the person's words.
+    """
     if not FIRST_TURN_POOL or not (summary.mentioned or summary.source_scenes):
         return False
     said = [m.text.lower() for m in summary.mentioned]
-    return all(any(t.name.lower() in m or m in t.name.lower() for m in said) for t in summary.topics)
+    wanted = set(normalize_text(want_clause(statement)))
+
+    def asked(name: str) -> bool:
+        if any(name in m or m in name for m in said):
+            return False
+        return bool(wanted.intersection(normalize_text(name)))
+
+    return not any(asked(t.name.lower()) for t in summary.topics)
 
 
 def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str) -> tuple[list[str], set[str]]:
