@@ -34,6 +34,11 @@ class TrainReport:
 
     valid_ndcg: float = 0.0
     valid_ndcg_statement: float = 0.0
+    valid_ndcg_statement_linked: float | None = None
+    """Statement mode through the linking path (a linked, confidence-weighted history beside the statement), at the
+    chosen epoch; ``None`` when training was given no linker."""
+    statement_linked: bool = False
+    """Whether training saw the linked statement lists beside the history-only and statement-only ones."""
     best_epoch: int = 0
     learning_rate: float = 0.0
     shrink: float = 0.0

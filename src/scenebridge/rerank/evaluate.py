@@ -19,7 +19,7 @@ from scenebridge.errors import UsageError
 from scenebridge.rerank.behaviour import Behaviour
 from scenebridge.rerank.checkpoint import load_checkpoint
 from scenebridge.rerank.features import UserQuery, build_batch
-from scenebridge.rerank.statement import StatementLinker, derive_parts, statement_vectors
+from scenebridge.rerank.statement import StatementLinker, derive_parts, linked_query, statement_vectors
 
 if TYPE_CHECKING:
     pass
@@ -80,16 +80,11 @@ class FusionMethod:
         return [self._linked(h, v) for h, v in zip(histories, vectors, strict=True)]
 
     def _linked(self, history: Sequence[str], vector: np.ndarray) -> UserQuery:
-        """The derived statement's parts linked to items: a history weighted by confidence, as the agent's."""
+        """The derived statement's parts linked to items: a history weighted by confidence, as the agent's (and as
+        training with a linker saw it)."""
         assert self.link is not None
-        kept: dict[int, float] = {}  # an item linked twice counts with its larger confidence
-        for item_id, conf in self.link(derive_parts(history, self.titles)):
-            col = self.ckpt.item_index.get(item_id)
-            if col is not None and col not in self._targets and conf > 0:  # cold start: no target-scene history
-                kept[col] = max(kept.get(col, 0.0), float(conf))
-        weights = np.array(list(kept.values()), dtype=np.float32)
-        return UserQuery(history=np.array(list(kept), dtype=np.int64), interest=vector,
-                         weights=None if bool((weights == 1.0).all()) else weights)  # fmt: skip
+        links = self.link(derive_parts(history, self.titles))
+        return linked_query(links, self.ckpt.item_index, self._targets, vector)
 
     def score(self, users: Sequence[str]) -> np.ndarray:
         from scenebridge.rerank.model import score_lists

@@ -24,11 +24,12 @@ RESUME_FILE = "resume.pt"
 _FORMAT = 1
 
 
-def fingerprint(ds: Dataset, source: str, target: str, cfg: TrainConfig) -> str:
-    """What a saved state must match to be resumed: the data's content, the scenes and every setting."""
+def fingerprint(ds: Dataset, source: str, target: str, cfg: TrainConfig, linked: bool = False) -> str:
+    """What a saved state must match to be resumed: the data's content, the scenes, every setting and whether the
+    statements were linked (``linked``)."""
     import pandas as pd
 
-    h = hashlib.sha256(f"{_FORMAT}|{source}|{target}|{cfg.model_dump_json()}".encode())
+    h = hashlib.sha256(f"{_FORMAT}|{source}|{target}|{cfg.model_dump_json()}{'|linked' if linked else ''}".encode())
     for frame in (ds.items, ds.interactions):
         h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return h.hexdigest()

@@ -2,14 +2,16 @@
 
 Training users are split into folds; for each fold their target-scene interactions are hidden from the behaviour
 statistics, exactly as a test user's are, and the model learns to find them from the source history (history mode)
-or from a short statement derived from it (statement mode). Valid users (whose target items never enter training)
-pick the epoch, the learning rate and the behaviour settings.
+or from a short statement derived from it (statement mode). Given a statement linker (the agent's, passed down by a
+layer above as a :class:`~scenebridge.rerank.statement.StatementLinker`: rerank never imports the agent), each user
+also gives a third list: the statement with what its parts were linked to as a confidence-weighted history beside
+it, as a first turn of the agent asks the reranker (no train/serve skew). Valid users (whose target items never
+enter training) pick the epoch, the learning rate and the behaviour settings.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +26,10 @@ from scenebridge.progress import Progress, SilentProgress
 from scenebridge.rerank.behaviour import Behaviour, history_matrix
 from scenebridge.rerank.checkpoint import save_checkpoint
 from scenebridge.rerank.config import TrainConfig, TrainReport
+from scenebridge.rerank.examples import Examples
 from scenebridge.rerank.features import FEATURES, Batch, UserQuery, build_batch
 from scenebridge.rerank.resume import RESUME_FILE, fingerprint, load_state, save_state
-from scenebridge.rerank.statement import statement_vectors
+from scenebridge.rerank.statement import StatementLinker, derive_parts, linked_query, statement_vectors
 from scenebridge.store.embed import cached_embedder
 
 if TYPE_CHECKING:
@@ -38,31 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["TrainConfig", "TrainReport", "train"]
 
 # What an interrupted run's report carries over (the rest is measured again or set from the data).
-_RESUMED = ("history", "valid_ndcg", "valid_ndcg_statement", "best_epoch", "learning_rate")
-
-
-@dataclass
-class Examples:
-    """Flattened per-user training lists: candidates, features, query vector, labels."""
-
-    cands: list[np.ndarray] = field(default_factory=list)
-    feats: list[np.ndarray] = field(default_factory=list)
-    query: list[np.ndarray] = field(default_factory=list)
-    labels: list[np.ndarray] = field(default_factory=list)
-    histories: list[np.ndarray] = field(default_factory=list)
-
-    def add(self, batch: Batch, positives: list[np.ndarray]) -> None:
-        for i, pos in enumerate(positives):
-            m = batch.mask[i]
-            c = batch.cands[i][m]
-            y = np.isin(c, pos).astype(np.float32)
-            if y.sum() == 0:
-                continue  # nothing to learn from a list without a positive
-            self.cands.append(c)
-            self.feats.append(batch.feats[i][m])
-            self.query.append(batch.query[i])
-            self.labels.append(y)
-            self.histories.append(batch.histories[i])
+_RESUMED = ("history", "valid_ndcg", "valid_ndcg_statement", "valid_ndcg_statement_linked", "best_epoch",
+            "learning_rate")  # fmt: skip
 
 
 def item_vectors(items: pd.DataFrame, embedder: str, progress: Progress) -> np.ndarray:
@@ -97,8 +77,10 @@ def _ndcg10(scores: np.ndarray, cands: np.ndarray, mask: np.ndarray, positives: 
 class _Problem:
     """Everything training reads, built once from the split."""
 
-    def __init__(self, split: CrossSceneSplit, cfg: TrainConfig, progress: Progress) -> None:
-        self.split, self.cfg, self.progress = split, cfg, progress
+    def __init__(
+        self, split: CrossSceneSplit, cfg: TrainConfig, progress: Progress, link: StatementLinker | None = None
+    ) -> None:
+        self.split, self.cfg, self.progress, self.link = split, cfg, progress, link
         self.ctx = Context.build(split, seed=cfg.seed)
         self.X = self.ctx.X.tocsr()
         self.tgt = self.ctx.tgt_cols
@@ -108,18 +90,35 @@ class _Problem:
         self.tpos[self.tgt] = np.arange(len(self.tgt))
         self.vecs = item_vectors(split.items, cfg.embedder, progress)
         self.titles = dict(zip(split.items["item_id"], split.items["title"].astype(str), strict=True))
+        self._targets = set(self.tgt.tolist())
+        self._links: dict[tuple[str, ...], list[tuple[str, float]]] = {}
 
     def statements(self, histories: list[list[str]]) -> np.ndarray:
         return statement_vectors(histories, self.titles, self.cfg.embedder)
 
-    def valid(self, behaviour: Behaviour) -> tuple[Batch, Batch, list[np.ndarray]]:
+    def linked(self, histories: list[list[str]], vectors: np.ndarray) -> list[UserQuery]:
+        """Each derived statement with its linked parts as a weighted history (each history linked once, however
+        many folds ask)."""
+        assert self.link is not None
+        out = []
+        for history, vector in zip(histories, vectors, strict=True):
+            parts = tuple(derive_parts(history, self.titles))
+            if parts not in self._links:
+                self._links[parts] = self.link(list(parts)) if parts else []
+            out.append(linked_query(self._links[parts], self.ctx.item_index, self._targets, vector))
+        return out
+
+    def valid(self, behaviour: Behaviour) -> tuple[Batch, Batch, Batch | None, list[np.ndarray]]:
+        """The valid users' history, statement and (with a linker) linked statement lists, and their positives."""
         users = self.split.valid_users
         hist = [self.ctx.history_cols(u) for u in users]
-        stmt = self.statements([self.split.history(u) for u in users])
+        names = [self.split.history(u) for u in users]
+        stmt = self.statements(names)
         pos = [self.tpos[[self.ctx.item_index[t] for t in self.split.valid_truth[u]]] for u in users]
         hb = build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth)
         sb = build_batch([UserQuery(interest=v) for v in stmt], behaviour, self.vecs, self.cfg.depth)
-        return hb, sb, pos
+        lb = build_batch(self.linked(names, stmt), behaviour, self.vecs, self.cfg.depth) if self.link else None
+        return hb, sb, lb, pos
 
     def choose_behaviour(self) -> Behaviour:
         """Co-occurrence shrinkage and neighbour count, each chosen by its own valid NDCG@10."""
@@ -166,6 +165,8 @@ class _Problem:
                 ex.add(build_batch([UserQuery(history=h) for h in hist], behaviour, self.vecs, self.cfg.depth), pos)
                 stmt = self.statements(names)
                 ex.add(build_batch([UserQuery(interest=v) for v in stmt], behaviour, self.vecs, self.cfg.depth), pos)
+                if self.link is not None:
+                    ex.add(build_batch(self.linked(names, stmt), behaviour, self.vecs, self.cfg.depth), pos)
                 advance(len(chunk))
         return ex
 
@@ -177,11 +178,24 @@ def train(
     out: str | Path,
     config: TrainConfig | None = None,
     progress: Progress | None = None,
+    link: StatementLinker | None = None,
 ) -> TrainReport:
     """Trains a fusion reranker for ``source`` -> ``target`` and writes its checkpoint to ``out``.
 
     An interrupted run resumes after its last finished epoch when started again with the same data, scenes and
     settings (see :mod:`scenebridge.rerank.resume`); the result is the one an uninterrupted run gives.
+
+    Args:
+        ds: the dataset.
+        source: the scene whose history users bring.
+        target: the scene to recommend in.
+        out: the checkpoint folder.
+        config: training settings (defaults: :class:`TrainConfig`).
+        progress: where progress goes (silent by default).
+        link: links a derived statement's parts to items, as the agent links what a person says (e.g.
+            ``bench.conversation_measures.agent_statement_linker``); given, training also learns from each user's
+            statement beside its linked, confidence-weighted history, and valid users are scored that way too
+            (``valid_ndcg_statement_linked``). A resume needs the same linker: only whether one was given is checked.
 
     Raises:
         UsageError: for an unknown scene, or a dataset without valid users to select the model on.
@@ -209,18 +223,19 @@ def train(
         stages[stage] = round(now - mark, 1)
         mark = now
 
-    prob = _Problem(split, cfg, progress)
+    prob = _Problem(split, cfg, progress, link)
     lap("embed")
     behaviour = prob.choose_behaviour()
     lap("behaviour")
     ex = prob.examples(behaviour.shrink, behaviour.n_neighbours)
-    vh, vs, vpos = prob.valid(behaviour)
+    vh, vs, vl, vpos = prob.valid(behaviour)
     lap("features")
     feats = np.concatenate(ex.feats)
     mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-6
     T = torch.from_numpy(prob.vecs[prob.tgt])
-    report = TrainReport(train_users=len(ex.labels), shrink=behaviour.shrink, n_neighbours=behaviour.n_neighbours)
-    key = fingerprint(ds, source, target, cfg)
+    report = TrainReport(train_users=len(ex.labels), shrink=behaviour.shrink, n_neighbours=behaviour.n_neighbours,
+                         statement_linked=link is not None)  # fmt: skip
+    key = fingerprint(ds, source, target, cfg, linked=link is not None)
     saved, why = load_state(out, key)
     if why:
         progress.note(why)
@@ -253,13 +268,14 @@ def train(
             loss = _epoch(model, opt, ex, T, cfg.batch_users, rng, progress, f"fusion: lr {lr:g} epoch {epoch + 1}")
             val_h = _ndcg10(score_lists(model, vh, T), vh.cands, vh.mask, vpos)
             val_s = _ndcg10(score_lists(model, vs, T), vs.cands, vs.mask, vpos)
-            report.history.append(
-                {"lr": lr, "epoch": epoch + 1, "loss": loss, "valid_ndcg": val_h, "valid_ndcg_statement": val_s}
-            )
+            val_l = _ndcg10(score_lists(model, vl, T), vl.cands, vl.mask, vpos) if vl is not None else None
+            row = {"lr": lr, "epoch": epoch + 1, "loss": loss, "valid_ndcg": val_h, "valid_ndcg_statement": val_s}
+            report.history.append(row if val_l is None else {**row, "valid_ndcg_statement_linked": val_l})
             if val_h > best:
                 best, stale = val_h, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 report.valid_ndcg, report.valid_ndcg_statement = val_h, val_s
+                report.valid_ndcg_statement_linked = val_l
                 report.best_epoch, report.learning_rate = epoch + 1, lr
             else:
                 stale += 1
@@ -270,9 +286,10 @@ def train(
                 "torch_rng": torch.get_rng_state(), "best": best, "best_state": best_state,
                 "report": {name: getattr(report, name) for name in _RESUMED},
             })  # fmt: skip
+            linked_note = f", linked {val_l:.4f}" if val_l is not None else ""
             progress.note(
                 f"fusion: lr {lr:g} epoch {epoch + 1}: loss {loss:.4f}, valid ndcg@10 {val_h:.4f} "
-                f"(statement {val_s:.4f})"
+                f"(statement {val_s:.4f}{linked_note})"
             )
             if done:
                 break
@@ -333,7 +350,8 @@ def _epoch(
         Q = torch.from_numpy(np.stack([ex.query[j] for j in idx]))
         uniq, inv = torch.unique(torch.from_numpy(C), return_inverse=True)
         ids = id_inputs([ex.histories[j] for j in idx], np.where(M, C, -1))
-        scores = model(torch.from_numpy(F), Q, T[uniq], inv, torch.zeros(len(idx), dtype=torch.long), ids)
+        scores = model(torch.from_numpy(F), Q, T[uniq], inv, torch.zeros(len(idx), dtype=torch.long), ids,
+                       id_weights=ex.id_weights(idx))  # fmt: skip
         scores = scores.masked_fill(~torch.from_numpy(M), -1e9)
         # Listwise softmax over the user's candidates, averaged over their positives: it optimises the order
         # inside the list that is actually ranked, and needs no negative sampling (the other candidates are the

@@ -1,5 +1,6 @@
-"""Statement mode through the linking path (rerank/evaluate.py, rerank/statement.py): the derived statement's parts
-are linked to items and become a confidence-weighted history, as the agent gives linked mentions to the reranker."""
+"""Statement mode through the linking path (rerank/evaluate.py, rerank/statement.py, rerank/train.py): the derived
+statement's parts are linked to items and become a confidence-weighted history, as the agent gives linked mentions to
+the reranker, in evaluation and, given a linker, in training."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from scenebridge.data.format import load_dataset
 from scenebridge.data.split import cold_start_split
 from scenebridge.data.visible import Context
 from scenebridge.errors import UsageError
+from scenebridge.rerank.checkpoint import read_config
 from scenebridge.rerank.evaluate import FusionMethod
+from scenebridge.rerank.examples import Examples
+from scenebridge.rerank.resume import fingerprint
 from scenebridge.rerank.statement import derive_parts, derive_statement
 from scenebridge.rerank.train import TrainConfig, train
 
@@ -109,3 +113,30 @@ def test_a_linker_outside_statement_mode_is_refused(trained):
     ds, model, _ = trained
     with pytest.raises(UsageError, match="statement mode only"):
         FusionMethod(model, "history", link=TitleLinker(ds))
+
+
+def test_training_with_a_linker_learns_and_selects_on_the_linked_lists_too(tmp_path, monkeypatch):
+    from tests.conftest import make_dataset
+
+    monkeypatch.setenv("SCENEBRIDGE_CACHE", str(tmp_path / "cache"))
+    ds = load_dataset(make_dataset(tmp_path / "tiny"))
+    link = TitleLinker(ds)
+    report = train(ds, "a", "b", tmp_path / "linked", CFG, link=link)
+    assert report.statement_linked
+    assert report.valid_ndcg_statement_linked is not None
+    assert all("valid_ndcg_statement_linked" in row for row in report.history)
+    # Each derived statement is linked once, however many folds and epochs read it.
+    assert len(link.calls) == len({tuple(c) for c in link.calls})
+    assert read_config(tmp_path / "linked")["report"]["statement_linked"] is True
+    plain = train(ds, "a", "b", tmp_path / "plain", CFG)
+    assert not plain.statement_linked
+    assert plain.valid_ndcg_statement_linked is None
+    assert all("valid_ndcg_statement_linked" not in row for row in plain.history)
+    # A saved state of one kind is never resumed as the other.
+    assert fingerprint(ds, "a", "b", CFG) != fingerprint(ds, "a", "b", CFG, linked=True)
+
+
+def test_linked_lists_weigh_the_id_path_and_plain_ones_do_not():
+    ex = Examples(histories=[np.array([1, 2]), np.array([3])], weights=[None, np.array([0.5], np.float32)])
+    assert ex.id_weights(np.array([0])) is None
+    assert ex.id_weights(np.array([1, 0])).tolist() == [0.5, 1.0, 1.0]
