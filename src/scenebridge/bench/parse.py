@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,12 +96,8 @@ def _aggregate(sel: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def _lookup(n: int) -> dict[str, Any]:
-    return {"lookup": n} if n else {}
-
-
-def _llm_label(spec: str, lookup: int) -> str:
-    return f"{spec} lookup={lookup}" if lookup else spec
+def _llm_label(spec: str, options: Mapping[str, Any]) -> str:
+    return " ".join([spec, *(f"{k}={v}" for k, v in options.items())])
 
 
 def bench_parse(
@@ -109,7 +105,7 @@ def bench_parse(
     backends: Sequence[str],
     progress: Progress | None = None,
     embedder: str | None = "use-multilingual",
-    lookup: Sequence[int] = (0,),
+    variants: Sequence[Mapping[str, Any]] = ({},),
     scenes: Sequence[str] | None = None,
 ) -> list[ParseBenchResult]:
     """Parses every labelled statement with each backend (``none`` = the lexical parser alone).
@@ -118,10 +114,10 @@ def bench_parse(
     ``set`` label (e.g. ``holdout``) and accuracy is reported per set as well. LLM backends run with the embedding
     scene classifier (``embedder``, as the turn does); ``none`` is the lexical parser alone, with no model at all.
 
-    ``lookup``: for each local model, one variant per value (0 = plain decoding, N = prompt-lookup decoding with N
-    draft tokens). The variants of a model are loaded together and each statement is parsed by every variant in
-    turn, so that drift in the machine's load falls on all of them alike. ``scenes``: only the statements labelled
-    with these scenes (all when None).
+    ``variants``: for each local model, one variant per set of :class:`~scenebridge.llm.LlamaCppLLM` options (e.g.
+    ``{"lookup": 10}``: prompt-lookup decoding, ``{"fields": False}``: the keys decoded too). The variants of a model
+    are loaded together and each statement is parsed by every variant in turn, so that drift in the machine's load
+    falls on all of them alike. ``scenes``: only the statements labelled with these scenes (all when None).
     """
 
     progress = progress or SilentProgress()
@@ -134,23 +130,21 @@ def bench_parse(
     results: list[ParseBenchResult] = []
     for spec in backends:
         load_before = os.getloadavg()[0]
-        values = list(dict.fromkeys(lookup)) if is_llama(spec) else [0]
-        variants = {
-            _llm_label(spec, n): build_llm(settings=table(LLMSettings, spec=spec), **_lookup(n)) for n in values
-        }
-        runs = {name: _Run() for name in variants}
-        for llm in variants.values():
+        options = list(variants) if is_llama(spec) else [{}]
+        models = {_llm_label(spec, o): build_llm(settings=table(LLMSettings, spec=spec), **o) for o in options}
+        runs = {name: _Run() for name in models}
+        for llm in models.values():
             if llm is not None:
                 # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
                 parse_interests("warm-up", llm, scenes=all_scenes, classifier=classifier)
-        advance = progress.task(f"parse: {', '.join(variants)}", len(rows) * len(variants))
+        advance = progress.task(f"parse: {', '.join(models)}", len(rows) * len(models))
         for row in rows:
-            for name, llm in variants.items():
+            for name, llm in models.items():
                 runs[name].parse(row, llm, all_scenes, classifier if llm is not None else None)
                 advance(1)
         for name, run in runs.items():
-            results.append(run.result(name, variants[name], classifier, load_before))
-        del variants  # one model in memory at a time
+            results.append(run.result(name, models[name], classifier, load_before))
+        del models  # one model in memory at a time
     return results
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.extras import require
+from scenebridge.llm.fields import FieldWriter, flat_fields
 from scenebridge.llm.prefix import PrefixCache, PrefixStore, common_prefix, model_identity
 from scenebridge.llm.protocol import Message
 from scenebridge.llm.threads import ThreadPolicy, reserved_cores, threads_from_env
@@ -34,6 +36,8 @@ class LlamaCppLLM:
         prefix_cache: bool = True,
         lookup: int = 0,
         preload: bool = True,
+        fields: bool = True,
+        repack: bool = False,
     ) -> None:
         """Checks the file and starts loading the model.
 
@@ -53,6 +57,11 @@ class LlamaCppLLM:
             lookup: prompt-lookup decoding: draft up to this many tokens copied from the prompt and verify them in
                 one batch (``LlamaPromptLookupDecoding``); 0 = off.
             preload: load in a background thread now; False = load at the first completion.
+            fields: answer a flat object's schema by decoding only its values, the keys and punctuation being
+                evaluated with the prompt (:mod:`scenebridge.llm.fields`); False = the whole JSON text is decoded.
+            repack: let llama.cpp repack the weights for its CPU kernels at load (llama.cpp's default). Off here:
+                on this project's 2-core AVX2 machine the repack cost ~1 s of every load and decoded no faster
+                (docs/contention.md, "Load without the repack").
         """
         path = Path(path)
         if not path.is_file():
@@ -75,7 +84,8 @@ class LlamaCppLLM:
         self.threads = self.policy.choose()
         """The (generation, prompt evaluation) thread counts of the latest completion."""
         self.path, self.n_ctx, self.seed, self.lookup = path, n_ctx, seed, lookup
-        self._options = {"prompt_cache_mb": prompt_cache_mb, "prefix_cache": prefix_cache}
+        self._options = {"prompt_cache_mb": prompt_cache_mb, "prefix_cache": prefix_cache, "fields": fields,
+                         "repack": repack}  # fmt: skip
         self.name = f"llama.cpp:{path.name}"
         self.prefix: PrefixCache | None = None
         self._llm: Any = None
@@ -128,13 +138,14 @@ class LlamaCppLLM:
 
             draft = LlamaPromptLookupDecoding(num_pred_tokens=self.lookup)
         try:
-            llm = Llama(
-                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads[0],
-                n_threads_batch=self.threads[1], seed=self.seed, verbose=False, draft_model=draft,
-                # A draft needs the logits of every row; the score buffer is then n_ctx rows (else n_batch rows,
-                # which prompts longer than a batch would overrun).
-                logits_all=draft is not None,
-            )  # fmt: skip
+            with _repack(bool(self._options["repack"])):
+                llm = Llama(
+                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads[0],
+                    n_threads_batch=self.threads[1], seed=self.seed, verbose=False, draft_model=draft,
+                    # A draft needs the logits of every row; the score buffer is then n_ctx rows (else n_batch
+                    # rows, which prompts longer than a batch would overrun).
+                    logits_all=draft is not None,
+                )  # fmt: skip
             if self._options["prompt_cache_mb"]:
                 from llama_cpp import LlamaRAMCache
 
@@ -159,6 +170,10 @@ class LlamaCppLLM:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         if not self.policy.fixed and reserved_cores():
             kwargs["logits_processor"] = self._watch_background()
+        plan = flat_fields(schema) if self._options["fields"] and not self.lookup and self._formatter else None
+        if plan is not None:
+            writer = FieldWriter(llm)
+            return writer.write(self._tokens(messages), plan, max_tokens, kwargs.get("logits_processor"))
         # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
         out: Any = llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
         if prefix and common_prefix(llm.input_ids[: llm.n_tokens], prefix) < len(prefix):
@@ -218,6 +233,33 @@ class LlamaCppLLM:
         self.llm.n_threads, self.llm.n_threads_batch = threads
         self.llm.context_params.n_threads, self.llm.context_params.n_threads_batch = threads
         self.threads = threads
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _repack(on: bool) -> Iterator[None]:
+    """Model parameters with llama.cpp's ``use_extra_bufts`` set as asked, for the ``Llama`` constructed inside.
+
+    llama-cpp-python 0.3.36 has the field in its ``llama_model_params`` but no constructor argument for it, so its
+    default-parameters function is wrapped while the model loads (one load at a time).
+    """
+    import llama_cpp.llama_cpp as low
+
+    with _PARAMS_LOCK:
+        default = low.llama_model_default_params
+
+        def params() -> Any:
+            p = default()
+            p.use_extra_bufts = on
+            return p
+
+        low.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = default
 
 
 def _formatter(llm: Any) -> Any:

@@ -1,0 +1,93 @@
+"""Answers where the model decodes only the values of a flat object (a byte-level fake model, no llama.cpp)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from scenebridge.llm.fields import FieldWriter, flat_fields
+
+pytestmark = pytest.mark.unit
+
+PHRASES = {"type": "array", "items": {"type": "string"}, "maxItems": 5}
+SCHEMA = {
+    "type": "object",
+    "properties": {"topics": PHRASES, "scene": {"enum": ["art", "office", None]}, "exclusions": PHRASES},
+    "required": ["topics", "scene", "exclusions"],
+    "additionalProperties": False,
+}
+
+
+class ByteModel:
+    """One token per byte; ``generate`` writes the scripted value for the key the prompt ends with, and records
+    which tokens it was asked to evaluate."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.prompts: list[bytes] = []
+        self.evaluated = 0
+
+    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
+        return list(text)
+
+    def detokenize(self, tokens: Sequence[int]) -> bytes:
+        return bytes(tokens)
+
+    def token_eos(self) -> int:
+        return 0
+
+    def generate(self, tokens: Sequence[int], **kwargs: Any) -> Iterator[int]:
+        prompt = bytes(tokens)
+        self.prompts.append(prompt)
+        key = prompt.rsplit(b'"', 2)[-2].decode()
+        for byte in self.values[key].encode():
+            yield byte
+            self.evaluated += 1  # the generator evaluates a token only when asked for the next one
+        yield 0
+
+
+def test_only_flat_objects_with_required_keys_that_end_visibly_are_written_by_fields():
+    assert [k for k, _ in flat_fields(SCHEMA) or []] == ["topics", "scene", "exclusions"]
+    assert flat_fields(None) is None
+    assert flat_fields({"type": "array", "items": PHRASES}) is None
+    assert flat_fields({**SCHEMA, "required": ["topics"]}) is None  # an optional key: the model decides
+    number = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    assert flat_fields(number) is None  # 12 could always become 123
+    nested = {"type": "object", "properties": {"o": {"type": "object"}}, "required": ["o"]}
+    assert flat_fields(nested) is None
+    flags = {"type": "object", "properties": {"b": {"type": "boolean"}}, "required": ["b"]}
+    assert flat_fields(flags) == [("b", {"type": "boolean"})]
+
+
+def test_the_keys_are_prompt_and_the_values_are_decoded_up_to_their_end():
+    model = ByteModel({"topics": ' ["court dramas", "法庭"],', "scene": ' "office",', "exclusions": " []}"})
+    writer = FieldWriter(model)
+    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
+    text = writer.write(list(b"<prompt>"), flat_fields(SCHEMA) or [], max_tokens=100)
+    assert json.loads(text) == {"topics": ["court dramas", "法庭"], "scene": "office", "exclusions": []}
+    assert model.prompts[0] == b'<prompt>{"topics":'
+    assert model.prompts[1] == b'<prompt>{"topics": ["court dramas", "\xe6\xb3\x95\xe5\xba\xad"], "scene":'
+    # Each value ends with the separator the model writes after it; its last token is left to the next batch: it is
+    # never decoded on its own, nor is an end token.
+    assert model.evaluated == sum(len(v.encode()) - 1 for v in model.values.values())
+
+
+def test_a_comma_inside_a_value_does_not_end_it():
+    model = ByteModel({"topics": ' ["pens, pencils", "ink,"],', "scene": ' "art",', "exclusions": ' ["x"]}'})
+    writer = FieldWriter(model)
+    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
+    text = writer.write([], flat_fields(SCHEMA) or [], max_tokens=100)
+    assert json.loads(text)["topics"] == ["pens, pencils", "ink,"]
+
+
+def test_a_value_cut_by_the_token_budget_leaves_an_answer_that_does_not_parse():
+    model = ByteModel({"topics": ' ["a very long topic"],', "scene": " null,", "exclusions": " []}"})
+    writer = FieldWriter(model)
+    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
+    text = writer.write([], flat_fields(SCHEMA) or [], max_tokens=8)
+    assert text == '{"topics": ["a ver'  # 8 bytes of the value
+    with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
+        json.loads(text)
