@@ -3,17 +3,18 @@
 A schema-constrained answer to a flat object spells out its keys and punctuation one decoded token at a time:
 ``{"topics": ["court dramas"], "scene": "comedy", "exclusions": ["musicals"]}`` is ~22 tokens of which ~13 are
 structure the schema already fixes. Here the structure is evaluated with the prompt (one batch, the cost of about
-one decoded token) and each value is decoded under its own grammar until it is a complete JSON value, so only the
-values' tokens are generated one by one.
+one decoded token) and each value is decoded under its own grammar until it is a complete JSON value and the
+separator after it, so only the values' tokens are generated one by one.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol
 
-__all__ = ["FieldWriter", "flat_fields", "value_grammar"]
+__all__ = ["Decoder", "FieldWriter", "flat_fields", "value_grammar"]
 
 # Value types whose end shows in the text: a number could always take another digit, an object is not flat.
 _ENDS_VISIBLY = frozenset({"string", "array", "boolean", "null"})
@@ -57,76 +58,75 @@ def value_grammar(schema: dict[str, Any], end: str) -> str:
     return gbnf.replace("root ::=", "value ::=", 1) + f'\nroot ::= " "? value {json.dumps(end)}\n'
 
 
-class FieldWriter:
-    """Writes a flat object's answer with a ``llama_cpp.Llama``: the structure is prompt, the values are decoded.
+class Decoder(Protocol):
+    """Greedy steps under one grammar at a time (:class:`scenebridge.llm.greedy.LlamaDecoder` for llama.cpp)."""
 
-    Greedy, with the chat handler's repeat penalty; the KV cache keeps the prompt and what was written, so each value
-    after the first costs the batch of the key before it plus its own tokens.
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def detokenize(self, token: int) -> bytes: ...
+
+    def start(self, tokens: Sequence[int], gbnf: str) -> None: ...
+
+    def pick(self) -> int: ...
+
+    def feed(self, token: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FieldWriter:
+    """Writes a flat object's answer: the structure is prompt, the values are decoded greedily under their grammars.
+
+    The KV cache keeps the prompt and what was written, so each value after the first costs the batch of the key
+    before it plus its own tokens.
     """
 
-    def __init__(self, llm: Any, repeat_penalty: float = 1.1) -> None:
-        self.llm = llm
-        self.repeat_penalty = repeat_penalty
-        self._grammars: dict[str, Any] = {}
+    def __init__(self, decoder: Decoder) -> None:
+        self.decoder = decoder
 
-    def write(
-        self,
-        prompt: Sequence[int],
-        fields: Sequence[tuple[str, dict[str, Any]]],
-        max_tokens: int,
-        logits_processor: Any = None,
-    ) -> str:
+    def write(self, prompt: Sequence[int], fields: Sequence[tuple[str, dict[str, Any]]], max_tokens: int) -> str:
         """The answer's JSON text; cut short (not valid JSON) when ``max_tokens`` decoded tokens did not suffice.
 
         Args:
             prompt: the chat prompt's tokens, up to and including the assistant turn's header.
             fields: :func:`flat_fields` of the schema.
             max_tokens: decoded tokens for all values together.
-            logits_processor: passed on to each value's decoding.
         """
         text, budget = "{", max_tokens
-        for i, (key, schema) in enumerate(fields):
-            text += ("" if i == 0 else " ") + json.dumps(key, ensure_ascii=False) + ":"
-            # The whole answer so far tokenized afresh, so the context reads as a written-out answer would; the KV
-            # cache keeps the common prefix and the rest is evaluated in one batch.
-            tokens = [*prompt, *self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)]
-            end = "," if i < len(fields) - 1 else "}"
-            value, used, done = self._value(tokens, schema, end, budget, logits_processor)
-            text, budget = text + value, budget - used
-            if not done:
-                return text
+        try:
+            for i, (key, schema) in enumerate(fields):
+                text += ("" if i == 0 else " ") + json.dumps(key, ensure_ascii=False) + ":"
+                # The whole answer so far tokenized afresh, so the context reads as a written-out answer would; the
+                # KV cache keeps the common prefix and the rest is evaluated in one batch.
+                tokens = [*prompt, *self.decoder.tokenize(text)]
+                end = "," if i < len(fields) - 1 else "}"
+                value, used, done = self._value(tokens, schema, end, budget)
+                text, budget = text + value, budget - used
+                if not done:
+                    return text
+        finally:
+            self.decoder.close()
         return text
 
-    def _grammar(self, schema: dict[str, Any], end: str) -> Any:
-        from llama_cpp import LlamaGrammar
-
-        key = json.dumps([schema, end], sort_keys=True)
-        if key not in self._grammars:
-            self._grammars[key] = LlamaGrammar.from_string(value_grammar(schema, end), verbose=False)
-        return self._grammars[key]
-
-    def _value(
-        self, tokens: list[int], schema: dict[str, Any], end: str, budget: int, logits_processor: Any
-    ) -> tuple[str, int, bool]:
+    def _value(self, tokens: list[int], schema: dict[str, Any], end: str, budget: int) -> tuple[str, int, bool]:
         """One value and the separator after it: (their text, tokens decoded, whether the value is complete)."""
-        llm = self.llm
-        eos = llm.token_eos()
+        decoder = self.decoder
+        decoder.start(tokens, _grammar(json.dumps(schema, sort_keys=True), end))
         out, used = b"", 0
-        gen = llm.generate(tokens, temp=0.0, repeat_penalty=self.repeat_penalty, grammar=self._grammar(schema, end),
-                           logits_processor=logits_processor)  # fmt: skip
-        try:
-            while used < budget:
-                token = next(gen, None)
-                if token is None or token == eos:
-                    break
-                used += 1
-                out += llm.detokenize([token])
-                if _complete(out, end):
-                    # Stop before the generator evaluates this token: the next key's batch evaluates it.
-                    return out.decode("utf-8"), used, True
-        finally:
-            gen.close()
-        return out.decode("utf-8", errors="replace"), used, _complete(out, end)
+        while used < budget:
+            token = decoder.pick()
+            used += 1
+            out += decoder.detokenize(token)
+            if _complete(out, end):
+                # Not evaluated: the next key's batch evaluates it.
+                return out.decode("utf-8"), used, True
+            decoder.feed(token)
+        return out.decode("utf-8", errors="replace"), used, False
+
+
+@lru_cache(maxsize=64)
+def _grammar(schema: str, end: str) -> str:
+    return value_grammar(json.loads(schema), end)
 
 
 def _complete(out: bytes, end: str) -> bool:

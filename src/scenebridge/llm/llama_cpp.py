@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.extras import require
 from scenebridge.llm.fields import FieldWriter, flat_fields
+from scenebridge.llm.greedy import LlamaDecoder
 from scenebridge.llm.prefix import PrefixCache, PrefixStore, common_prefix, model_identity
 from scenebridge.llm.protocol import Message
 from scenebridge.llm.threads import ThreadPolicy, reserved_cores, threads_from_env
@@ -172,8 +173,8 @@ class LlamaCppLLM:
             kwargs["logits_processor"] = self._watch_background()
         plan = flat_fields(schema) if self._options["fields"] and not self.lookup and self._formatter else None
         if plan is not None:
-            writer = FieldWriter(llm)
-            return writer.write(self._tokens(messages), plan, max_tokens, kwargs.get("logits_processor"))
+            writer = FieldWriter(LlamaDecoder(llm, logits_processor=kwargs.get("logits_processor")))
+            return writer.write(self._tokens(messages), plan, max_tokens)
         # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
         out: Any = llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
         if prefix and common_prefix(llm.input_ids[: llm.n_tokens], prefix) < len(prefix):

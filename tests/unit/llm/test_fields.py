@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 
@@ -21,32 +20,37 @@ SCHEMA = {
 }
 
 
-class ByteModel:
-    """One token per byte; ``generate`` writes the scripted value for the key the prompt ends with, and records
-    which tokens it was asked to evaluate."""
+class ByteDecoder:
+    """One token per byte; after a prompt that ends with a key, it picks the scripted value's bytes, and records
+    what it was asked to evaluate."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
         self.prompts: list[bytes] = []
-        self.evaluated = 0
+        self.grammars: list[str] = []
+        self.fed = 0
+        self._next: list[int] = []
 
-    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
-        return list(text)
+    def tokenize(self, text: str) -> list[int]:
+        return list(text.encode())
 
-    def detokenize(self, tokens: Sequence[int]) -> bytes:
-        return bytes(tokens)
+    def detokenize(self, token: int) -> bytes:
+        return bytes([token])
 
-    def token_eos(self) -> int:
-        return 0
-
-    def generate(self, tokens: Sequence[int], **kwargs: Any) -> Iterator[int]:
+    def start(self, tokens: Sequence[int], gbnf: str) -> None:
         prompt = bytes(tokens)
         self.prompts.append(prompt)
-        key = prompt.rsplit(b'"', 2)[-2].decode()
-        for byte in self.values[key].encode():
-            yield byte
-            self.evaluated += 1  # the generator evaluates a token only when asked for the next one
-        yield 0
+        self.grammars.append(gbnf)
+        self._next = list(self.values[prompt.rsplit(b'"', 2)[-2].decode()].encode())
+
+    def pick(self) -> int:
+        return self._next.pop(0)
+
+    def feed(self, token: int) -> None:
+        self.fed += 1
+
+    def close(self) -> None:
+        pass
 
 
 def test_only_flat_objects_with_required_keys_that_end_visibly_are_written_by_fields():
@@ -63,31 +67,27 @@ def test_only_flat_objects_with_required_keys_that_end_visibly_are_written_by_fi
 
 
 def test_the_keys_are_prompt_and_the_values_are_decoded_up_to_their_end():
-    model = ByteModel({"topics": ' ["court dramas", "法庭"],', "scene": ' "office",', "exclusions": " []}"})
-    writer = FieldWriter(model)
-    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
-    text = writer.write(list(b"<prompt>"), flat_fields(SCHEMA) or [], max_tokens=100)
+    model = ByteDecoder({"topics": ' ["court dramas", "法庭"],', "scene": ' "office",', "exclusions": " []}"})
+    text = FieldWriter(model).write(list(b"<prompt>"), flat_fields(SCHEMA) or [], max_tokens=100)
     assert json.loads(text) == {"topics": ["court dramas", "法庭"], "scene": "office", "exclusions": []}
     assert model.prompts[0] == b'<prompt>{"topics":'
     assert model.prompts[1] == b'<prompt>{"topics": ["court dramas", "\xe6\xb3\x95\xe5\xba\xad"], "scene":'
     # Each value ends with the separator the model writes after it; its last token is left to the next batch: it is
     # never decoded on its own, nor is an end token.
-    assert model.evaluated == sum(len(v.encode()) - 1 for v in model.values.values())
+    assert model.fed == sum(len(v.encode()) - 1 for v in model.values.values())
+    # Each value's grammar ends with the separator that follows it.
+    assert [g.rstrip().rsplit(" ", 1)[-1] for g in model.grammars] == ['","', '","', '"}"']
 
 
 def test_a_comma_inside_a_value_does_not_end_it():
-    model = ByteModel({"topics": ' ["pens, pencils", "ink,"],', "scene": ' "art",', "exclusions": ' ["x"]}'})
-    writer = FieldWriter(model)
-    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
-    text = writer.write([], flat_fields(SCHEMA) or [], max_tokens=100)
+    model = ByteDecoder({"topics": ' ["pens, pencils", "ink,"],', "scene": ' "art",', "exclusions": ' ["x"]}'})
+    text = FieldWriter(model).write([], flat_fields(SCHEMA) or [], max_tokens=100)
     assert json.loads(text)["topics"] == ["pens, pencils", "ink,"]
 
 
 def test_a_value_cut_by_the_token_budget_leaves_an_answer_that_does_not_parse():
-    model = ByteModel({"topics": ' ["a very long topic"],', "scene": " null,", "exclusions": " []}"})
-    writer = FieldWriter(model)
-    writer._grammar = lambda schema, end: None  # type: ignore[method-assign]
-    text = writer.write([], flat_fields(SCHEMA) or [], max_tokens=8)
+    model = ByteDecoder({"topics": ' ["a very long topic"],', "scene": " null,", "exclusions": " []}"})
+    text = FieldWriter(model).write([], flat_fields(SCHEMA) or [], max_tokens=8)
     assert text == '{"topics": ["a ver'  # 8 bytes of the value
     with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
         json.loads(text)
