@@ -112,6 +112,7 @@ class FieldWriter:
         """One value and the separator after it: (their text, tokens decoded, whether the value is complete)."""
         decoder = self.decoder
         decoder.start(tokens, _grammar(json.dumps(schema, sort_keys=True), end))
+        options = [json.dumps(v, ensure_ascii=False) for v in schema.get("enum", [])]
         out, used = b"", 0
         while used < budget:
             token = decoder.pick()
@@ -120,6 +121,10 @@ class FieldWriter:
             if _complete(out, end):
                 # Not evaluated: the next key's batch evaluates it.
                 return out.decode("utf-8"), used, True
+            rest = _only_completion(out, options)
+            if rest is not None:
+                # One option of the enum left: its remaining tokens are not decoded one by one either.
+                return out.decode("utf-8") + rest + end, used, True
             decoder.feed(token)
         return out.decode("utf-8", errors="replace"), used, False
 
@@ -127,6 +132,16 @@ class FieldWriter:
 @lru_cache(maxsize=64)
 def _grammar(schema: str, end: str) -> str:
     return value_grammar(json.loads(schema), end)
+
+
+def _only_completion(out: bytes, options: Sequence[str]) -> str | None:
+    """The rest of the one enum option that ``out`` begins (None when no or several options are left)."""
+    try:
+        text = out.decode("utf-8").lstrip()
+    except UnicodeDecodeError:
+        return None
+    left = [o for o in options if o.startswith(text)]
+    return left[0][len(text) :] if len(left) == 1 else None
 
 
 def _complete(out: bytes, end: str) -> bool:
