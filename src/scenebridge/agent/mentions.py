@@ -237,13 +237,23 @@ def _object_end(text: str, lo: int, hi: int) -> re.Match[str] | None:
         part = text[lo : end.start()]
         if sum(part.count(c) for c in _OPEN) > sum(part.count(c) for c in _CLOSE):
             continue
-        if end.group(0) in _LIST_COMMAS:
-            after = _END.search(text, end.end(), hi)
-            if _LIST_AND.search(text, end.end(), after.start() if after else hi):
-                continue
+        if end.group(0) in _LIST_COMMAS and _list_goes_on(text, end.end(), hi):
+            continue
         return end
     rest = text[lo:hi]
     return first if sum(rest.count(c) for c in _OPEN) > sum(rest.count(c) for c in _CLOSE) else None
+
+
+def _list_goes_on(text: str, at: int, hi: int) -> bool:
+    """Whether the comma just before ``at`` is a list's: the pieces after it, comma by comma, reach one with the
+    list's last "and" ("A, B, C and D", "A、B、C 和 D") before any other end of the object."""
+    while True:
+        after = _END.search(text, at, hi)
+        if _LIST_AND.search(text, at, after.start() if after else hi):
+            return True
+        if after is None or after.group(0) not in _LIST_COMMAS:
+            return False
+        at = after.end()
 
 
 def _action(verb: re.Match[str]) -> str:

@@ -196,6 +196,11 @@ def test_an_unclosed_quote_does_not_swallow_the_statement():
          [("Kelvingrove Art Gallery", "glasgow"), ("Museum", "glasgow"), ("Burrell Collection", "glasgow"),
           ("St. Mungo's Cathedral", "glasgow")]),
         ("I bought pens, paper and ink on my PC; now staplers", [("pens", None), ("paper", None), ("ink", None)]),
+        ("I bought pens, paper, glue and ink; now staplers",
+         [("pens", None), ("paper", None), ("glue", None), ("ink", None)]),  # every comma of a longer list
+        ("最近买了 soft pipe cleaners、dual drive、hypo allergenic 和 rubber earring backs，现在想找一些办公用品",
+         [("soft pipe cleaners", None), ("dual drive", None), ("hypo allergenic", None),
+          ("rubber earring backs", None)]),
         ("Last month I got square punch and rotary cutter. Now I need some office supplies.",
          [("square punch", None), ("rotary cutter", None)]),  # "got" as obtained
         ("I got into watercolors, now office supplies", []),  # ... but not "got into"
