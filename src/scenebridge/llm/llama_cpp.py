@@ -62,7 +62,7 @@ class LlamaCppLLM:
                 evaluated with the prompt (:mod:`scenebridge.llm.fields`); False = the whole JSON text is decoded.
             repack: let llama.cpp repack the weights for its CPU kernels at load (llama.cpp's default). Off here:
                 on this project's 2-core AVX2 machine the repack cost ~1 s of every load and decoded no faster
-                (docs/contention.md, "Load without the repack").
+                (docs/contention.md, "Less generation, second pass").
         """
         path = Path(path)
         if not path.is_file():
