@@ -122,15 +122,24 @@ class Behaviour:
         """User-based scores: target items of the most similar users (cosine of histories), similarity-weighted."""
         # The history's length as a vector (for 0/1 rows the square root of its count, as fitted).
         lens = np.sqrt(np.asarray(H.multiply(H).sum(axis=1)).ravel())
-        Hn = sp.diags(1.0 / np.maximum(lens, 1e-9)).astype(np.float32) @ H
+        Hn = _scale_rows(H, (1.0 / np.maximum(lens, 1e-9)).astype(np.float32))
         if getattr(self, "_neighbours_t", None) is None:
             self._neighbours_t = self.neighbours.T.tocsr()
-        S = np.asarray((Hn @ self._neighbours_t).todense(), dtype=np.float32)
+        # Kept sparse: a history shares items with a few hundred of the ~10k neighbours, and the dense row (zeroed
+        # below the k-th best, then made sparse again) cost ~0.6 ms of a turn's 1 ms here.
+        S = sp.csr_matrix(Hn @ self._neighbours_t, dtype=np.float32)
         k = self.n_neighbours
         if 0 < k < S.shape[1]:
-            kth = -np.partition(-S, k - 1, axis=1)[:, k - 1 : k]
-            S[kth > S] = 0.0
-        return np.asarray((sp.csr_matrix(S) @ self.neighbour_targets).todense(), dtype=np.float32)
+            for i in range(S.shape[0]):
+                row = S.data[S.indptr[i] : S.indptr[i + 1]]
+                # Below k stored values the k-th best of the dense row is one of its zeros: nothing is dropped.
+                if len(row) >= k:
+                    kth = -np.partition(-row, k - 1)[k - 1]
+                    row[kth > row] = 0.0
+        # As the dense row made sparse again: no zeros, columns in order (the product sums in that order).
+        S.eliminate_zeros()
+        S.sort_indices()
+        return np.asarray((S @ self.neighbour_targets).todense(), dtype=np.float32)
 
     def save(self, path: str | Path) -> None:
         """Writes every array to one compressed ``.npz``."""
@@ -161,3 +170,18 @@ class Behaviour:
                 shrink=float(shrink),
                 n_neighbours=int(n_neighbours),
             )
+
+
+def _scale_rows(H: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
+    """``diag(scale) @ H`` without the general sparse product (0.27 of the similar-users pass's 0.7 ms): the same
+    float32 products, in the column order that product leaves (each row reversed: scipy's product lists a row's
+    columns last-seen first), since the next product sums each row in its stored order and the result must stay
+    the same to the last bit. A matrix that is not canonical (unsorted, or a column twice) takes the product."""
+    if not H.has_canonical_format or H.dtype != np.float32:
+        return sp.csr_matrix(sp.diags(scale) @ H, dtype=np.float32)
+    counts = np.diff(H.indptr)
+    start = np.repeat(H.indptr[:-1], counts)
+    # Position p of a row that runs from s to e goes to s + e - 1 - p.
+    rev = start + np.repeat(H.indptr[1:], counts) - 1 - np.arange(H.nnz)
+    data = (H.data * np.repeat(scale, counts))[rev]
+    return sp.csr_matrix((data, H.indices[rev], H.indptr.copy()), shape=H.shape)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,6 +67,8 @@ class FusionReranker:
         # The history-only part (co-occurrence, similar users, their top lists) outlives one statement: a person's
         # next statement in a conversation needs only the parts that depend on what they said.
         self._histories: OrderedDict[bytes, HistorySignals] = OrderedDict()
+        self._pending: dict[bytes, Future[HistorySignals]] = {}
+        self._worker: ThreadPoolExecutor | None = None
         self._signals_lock = threading.Lock()
 
     @property
@@ -95,15 +98,40 @@ class FusionReranker:
     def clear_cache(self) -> None:
         """Forgets the per-user passes kept between calls (benchmarks time calls with nothing shared)."""
         with self._signals_lock:
+            pending = list(self._pending.values())
+        wait(pending)  # one still running would keep its pass after the clear
+        with self._signals_lock:
             self._signals.clear()
             self._histories.clear()
+
+    def prefetch(self, query: RerankQuery) -> None:
+        """Starts the history-only part of the per-user pass for ``query``'s history (only its scene and history
+        are read) in a background thread: it does not depend on what was said, so a turn's parse hides it, and the
+        turn's own pass takes it from there (or waits for it). Nothing happens for an empty or a kept history."""
+        self._check_scene(query)
+        user = self._user(query)
+        who = _who(user)
+        with self._signals_lock:
+            if not len(user.history) or who in self._histories or who in self._pending:
+                return
+            self._worker = self._worker or ThreadPoolExecutor(1, thread_name_prefix="scenebridge-history")
+            self._pending[who] = self._worker.submit(self._history_pass, user, who)
+
+    def _history_pass(self, user: UserQuery, who: bytes) -> HistorySignals:
+        try:
+            hist = history_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth)
+            with self._signals_lock:
+                _keep(self._histories, who, hist)
+            return hist
+        finally:
+            with self._signals_lock:
+                self._pending.pop(who, None)
 
     def _user_signals(self, user: UserQuery, content: bool) -> Signals:
         """The user's pass over all targets, kept for the next calls; ``content`` adds the full content scores
         (needed to choose candidates, not to score given ones: ~3 ms of a 9 ms rerank)."""
         interest = b"" if user.interest is None else user.interest.tobytes()
-        weights = b"" if user.weights is None else user.weights.tobytes()
-        who = user.history.tobytes() + b"|" + weights
+        who = _who(user)
         key = who + b"|" + interest
         with self._signals_lock:
             kept = self._signals.get(key)
@@ -111,6 +139,8 @@ class FusionReranker:
                 self._signals.move_to_end(key)
                 return kept
             hist = self._histories.get(who)
+            pending = self._pending.get(who) if hist is None else None
+        hist = pending.result() if pending is not None else hist
         if hist is None:
             hist = history_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth)
         sig = user_signals([user], self.ckpt.behaviour, self.ckpt.vectors, self._depth, tgt_vecs=self._tgt_vecs,
@@ -316,6 +346,12 @@ def _nearest_interest(query: RerankQuery, item: np.ndarray | None) -> str:
     if item is None or vecs is None or len(vecs) != len(query.interests):
         return query.interests[0]
     return query.interests[int(np.argmax(np.asarray(vecs, dtype=np.float32) @ item))]
+
+
+def _who(user: UserQuery) -> bytes:
+    """The key of a user's history (and its weights) in the kept passes."""
+    weights = b"" if user.weights is None else user.weights.tobytes()
+    return user.history.tobytes() + b"|" + weights
 
 
 def _keep(cache: OrderedDict[bytes, T], key: bytes, value: T, size: int = 16) -> None:

@@ -54,3 +54,30 @@ def test_a_second_statement_reuses_the_history_pass_and_answers_as_a_fresh_one(r
     other = RerankQuery(scene="b", history=["a0", "a6"], interests=["x"], interest_vector=second.interest_vector)
     _turn(reranker, other)
     assert calls == [1, 1]  # another history is a pass of its own
+
+
+def test_a_prefetched_history_pass_is_the_one_the_turn_uses_and_answers_the_same(reranker, monkeypatch):
+    rng = np.random.default_rng(5)
+    vec = rng.standard_normal(reranker.ckpt.vectors.shape[1]).astype(np.float32)
+    query = RerankQuery(scene="b", history=["a1", "a7", "a13"], interests=["x"], interest_vector=vec)
+    reranker.clear_cache()
+    fresh = _turn(reranker, query)
+    calls = []
+    real = fusion_mod.history_signals
+    monkeypatch.setattr(fusion_mod, "history_signals", lambda *a, **k: calls.append(1) or real(*a, **k))
+    reranker.clear_cache()
+    reranker.prefetch(RerankQuery(scene="b", history=query.history))  # what was said is not needed for it
+    reranker.prefetch(RerankQuery(scene="b", history=query.history))  # started once
+    assert _turn(reranker, query) == fresh
+    assert calls == [1]
+    reranker.prefetch(RerankQuery(scene="b", history=[]))  # nothing to do
+    reranker.clear_cache()  # waits for a pass still running, then forgets it
+    assert not reranker._pending
+    assert not reranker._histories
+
+
+def test_prefetch_for_another_scene_is_refused(reranker):
+    from scenebridge.errors import UsageError
+
+    with pytest.raises(UsageError, match="trained for scene"):
+        reranker.prefetch(RerankQuery(scene="a", history=["a1"]))

@@ -9,8 +9,9 @@ from scenebridge.agent.wording import note
 from scenebridge.rerank.api import Evidence, Reranker, RerankQuery
 from scenebridge.rerank.router import SceneRouter
 from scenebridge.store.embed import UseMultilingualEmbedder
+from scenebridge.store.profiles import ProfileStore
 
-__all__ = ["rerank", "route", "same_embedder"]
+__all__ = ["prefetch", "rerank", "route", "same_embedder"]
 
 
 def route(router: SceneRouter, scene: str, trace: Trace) -> Reranker:
@@ -18,6 +19,20 @@ def route(router: SceneRouter, scene: str, trace: Trace) -> Reranker:
     if router.falls_back(scene):
         trace.notes.append(note("not_covered", scenes=list(router.scenes), scene=scene))
     return router.route(scene)
+
+
+def prefetch(router: SceneRouter, scene: str | None, user_id: str | None, profiles: ProfileStore | None) -> None:
+    """Starts, beside the parse, the part of the reranking that depends only on the person's history in the other
+    scenes (a trained reranker's co-occurrence and similar-users pass), for the scene the turn will likely land in
+    (the one given, or the session's; every trained reranker's before the first turn): the parse (an LLM's
+    seconds) then hides it. A reranker without ``prefetch`` is skipped."""
+    if not user_id or profiles is None:
+        return
+    for name in [scene] if scene else router.scenes:
+        start = None if router.falls_back(name) else getattr(router.route(name), "prefetch", None)
+        history = profiles.history(user_id, exclude_scene=name) if callable(start) else []
+        if history and start is not None:
+            start(RerankQuery(scene=name, history=history))
 
 
 def rerank(
