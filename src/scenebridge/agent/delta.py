@@ -36,6 +36,12 @@ __all__ = [
 ]
 
 MAX_TOPICS = 8
+EARLIER_WEIGHT = 0.5
+"""When a follow-up says what it wants (new topics), the earlier topics stay second: their weight times this (a
+follow-up that only excludes or constrains keeps them at 0.9 of their weight), below the lead of the interest vector
+(:data:`scenebridge.agent.stages.read.LEAD_WEIGHT`). The topics that were words of a mention (what the person did
+elsewhere) are dropped then: they are the linked history's, not a wish. Chosen on 200 valid people of `bench
+conversation` (docs/conversation.md, session 6)."""
 # Words of a follow-up about the conversation itself, not about what is wanted.
 _NOISE = {
     "seen", "watched", "already", "all", "those", "these", "them", "ones", "one", "again", "more", "something",
@@ -205,8 +211,13 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     new = prev.model_copy(deep=True)
     removed = {t.lower() for t in delta.remove_topics}
     old = [] if delta.replace_topics and delta.add_topics else [t for t in prev.topics if t.name.lower() not in removed]
+    said = {t.lower() for t in delta.add_topics}
+    if said:  # a new wish leads; what was said of things done elsewhere is history (linked), not a wish
+        done = [m.text.lower() for m in (*prev.mentioned, *delta.mentioned)]
+        old = [t for t in old if t.name.lower() in said or not _part_of(t.name.lower(), done)]
     names = union_phrases(delta.add_topics, [t.name for t in old])[:MAX_TOPICS]
-    weights = {t.name.lower(): round(t.weight * 0.9, 2) for t in old}
+    kept = EARLIER_WEIGHT if said else 0.9
+    weights = {t.name.lower(): round(t.weight * kept, 2) for t in old if t.name.lower() not in said}
     new.topics = [Topic(name=n, weight=weights.get(n.lower(), round(1.0 - 0.05 * i, 2))) for i, n in enumerate(names)]
     changes += [change("topic_added", phrase=t) for t in delta.add_topics if t.lower() not in weights]
     changes += [change("topic_removed", phrase=t) for t in delta.remove_topics]
@@ -227,6 +238,12 @@ def apply_delta(prev: InterestSummary, delta: StateDelta, changes: list[str]) ->
     excluded = [e.lower() for e in new.exclusions]
     new.topics = [t for t in new.topics if not any(t.name.lower() in e or e in t.name.lower() for e in excluded)]
     return new
+
+
+def _part_of(topic: str, mentions: Sequence[str]) -> bool:
+    """Whether a topic is a mention or one of its words ("stamp" of "cling rubber stamp")."""
+    words = set(topic.split())
+    return any(words <= set(m.split()) for m in mentions)
 
 
 def merge_constraints(have: Constraints, said: Constraints, changes: list[str]) -> None:

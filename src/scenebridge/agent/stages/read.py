@@ -29,6 +29,14 @@ from scenebridge.store.chroma import ItemStore
 __all__ = ["Interest", "Reading", "choose_scene", "interest", "move_scene", "read_statement"]
 
 
+LEAD_WEIGHT = 0.6
+"""In a follow-up, the topics from this weight on (the latest message's: earlier ones are demoted to
+:data:`scenebridge.agent.delta.EARLIER_WEIGHT` of theirs) make the interest text; the others pull it by
+:data:`EARLIER_SHARE`."""
+EARLIER_SHARE = 0.3
+"""How much the mean vector of the earlier topics adds to the lead's (both unit-length before the sum)."""
+
+
 @dataclass
 class Reading:
     """How a statement was read: the summary in force after it, the parse source, and whether it anchored the
@@ -167,12 +175,18 @@ def interest(
     scene_hints: Mapping[str, Sequence[str]] | None,
 ) -> Interest:
     """The interest vector (summary text, pulled towards an anchor item), the interest names and their vectors."""
-    names = [t.name for t in sorted(summary.topics, key=lambda t: -t.weight)]
+    ranked = sorted(summary.topics, key=lambda t: -t.weight)
+    names = [t.name for t in ranked]
     hints = [*(scene_hints or {}).get(scene, ()), *default_scene_hints().get(scene, ())]
-    text = summary.text() or " ".join([scene, *hints[:2]])
+    lead = [t.name for t in ranked if t.weight >= LEAD_WEIGHT]
+    rest = [t.name for t in ranked if t.weight < LEAD_WEIGHT] if lead and sess.turns else []
+    text = (", ".join(lead) if rest else summary.text()) or " ".join([scene, *hints[:2]])
     # The topics go in the same batch: the rerankers name the one each item matches.
     rows = embedder.embed([text, *names])
     vec, topic_vecs = rows[0], rows[1:]
+    if rest:  # a follow-up's own wish leads; the earlier ones pull a little
+        vec = vec + EARLIER_SHARE * topic_vecs[len(lead) :].mean(axis=0)
+        vec /= np.linalg.norm(vec) or 1.0
     if sess.anchor is not None and sess.anchor_vector is not None:
         anchor = np.asarray(sess.anchor_vector, dtype=np.float32)
         vec = 0.7 * anchor + 0.3 * vec
