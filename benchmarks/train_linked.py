@@ -58,6 +58,7 @@ def main() -> None:
     args = ap.parse_args()
     cfg = settings_from(args.store, None, None, [args.prior], llm="none", explain="template", k=10)
     store = build_store(settings=cfg.store)
+    store.mirror()  # the linker looks items up by id for every part: from memory, as a served agent's store does
     linker = Linker(store, prior=prior_for(build_reranker(folders=cfg.agent.reranker)))
     link = CountingLinker(agent_statement_linker(linker, args.source, args.target))
     with RichProgress() as progress:

@@ -211,7 +211,8 @@ def test_llm_missing_an_exclusion_and_scene_gets_them_from_the_lexical_parser():
     answer = {"topics": [{"name": "办公用品"}, {"name": "打印机墨盒"}], "scene": None, "exclusions": []}
     res = parse_interests(ZH, ScriptedLLM([json.dumps(answer)]), scenes=SCENES)
     assert res.summary.exclusions == ["打印机墨盒"]
-    assert [t.name for t in res.summary.topics] == ["办公用品"]  # an excluded thing is not an interest
+    # An excluded thing is not an interest, the scene word is none either: the lexical parser's topics stand in.
+    assert [t.name for t in res.summary.topics] == ["水彩颜料", "画笔"]
     assert res.summary.scene == "office"
     assert res.summary.language == "zh"  # from the characters, whatever the model said
 
@@ -293,3 +294,13 @@ def test_a_scene_name_or_a_device_is_not_a_topic():
     llm = ScriptedLLM([json.dumps({"topics": ["Kyoto", "phone"], "scene": "kyoto", "exclusions": []})])
     s = parse_interests("what should I see in Kyoto?", llm, scenes=scenes).summary
     assert [t.name for t in s.topics] == ["Kyoto", "phone"]
+
+
+def test_scene_words_alone_give_way_to_the_lexical_topics():
+    """The 1.5B model read "art, office supplies" from a statement about art things bought: no interest in it."""
+    text = "I've been using white transfer paper and jewelry making beads for my arts projects; now show me office supplies"
+    llm = ScriptedLLM([json.dumps({"topics": ["art", "office supplies"], "scene": "office", "exclusions": []})])
+    s = parse_interests(text, llm, scenes=SCENES).summary
+    lexical = parse_interests(text, None, scenes=SCENES).summary
+    assert [t.name for t in s.topics] == [t.name for t in lexical.topics][:5]
+    assert "art" not in [t.name for t in s.topics] and "office supplies" not in [t.name for t in s.topics]
