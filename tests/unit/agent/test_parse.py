@@ -298,9 +298,13 @@ def test_a_scene_name_or_a_device_is_not_a_topic():
 
 def test_scene_words_alone_give_way_to_the_lexical_topics():
     """The 1.5B model read "art, office supplies" from a statement about art things bought: no interest in it."""
-    text = "I've been using white transfer paper and jewelry making beads for my arts projects; now show me office supplies"
+    text = (
+        "I've been using white transfer paper and jewelry making beads for my arts projects; now show me office "
+        "supplies"
+    )
     llm = ScriptedLLM([json.dumps({"topics": ["art", "office supplies"], "scene": "office", "exclusions": []})])
     s = parse_interests(text, llm, scenes=SCENES).summary
     lexical = parse_interests(text, None, scenes=SCENES).summary
     assert [t.name for t in s.topics] == [t.name for t in lexical.topics][:5]
-    assert "art" not in [t.name for t in s.topics] and "office supplies" not in [t.name for t in s.topics]
+    assert "art" not in [t.name for t in s.topics]
+    assert "office supplies" not in [t.name for t in s.topics]
