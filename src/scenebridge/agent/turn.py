@@ -197,7 +197,7 @@ class Recommender:
     def _turn(self, text: str, sess: Session, scene: str | None, k: int, emit: OnEvent) -> TurnResult:
         trace = Trace()
         before = {m.text.lower() for m in sess.summary.mentioned} if sess.summary is not None else set()
-        rerank.prefetch(self._router, scene or sess.scene, sess.user_id, self._profiles)
+        rerank.prefetch(self._router, scene or sess.scene, sess.user_id, self._profiles, self._scenes)
         with trace.stage("parse"):
             reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace,
                                           self._delta if self._llm is not None else None)  # fmt: skip

@@ -135,6 +135,7 @@ def bench_turn(
             for n, row in enumerate(rows, start=1):
                 rec.query_embedder.clear()  # time the embedding of each text, not the memo
                 _forget(reranker)  # and the reranker's per-user pass, not what an earlier turn left
+                store.forget_searches()  # and the searches a turn asks for ahead
                 said = True
                 turn_no = rep * len(rows) + n
                 user = (

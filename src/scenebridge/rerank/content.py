@@ -64,13 +64,25 @@ class ContentReranker:
         ids = [i for i in query.history if i not in gone][-self.history_limit :]
         return self.store.get_items(ids)
 
-    def candidates(self, query: RerankQuery, k: int) -> list[str]:
-        """Items of ``query.scene`` nearest to the mean of the user's history (content stands in for behaviour)."""
+    def _mean(self, query: RerankQuery) -> np.ndarray | None:
+        """The mean vector of the user's history (None: no history, or one with no direction)."""
         hits, vecs = self._history(query)
         if not hits:
-            return []
+            return None
         mean = vecs.mean(axis=0)
-        if not np.any(mean):
+        return mean if np.any(mean) else None
+
+    def prefetch(self, query: RerankQuery) -> None:
+        """Starts the search near the mean of ``query``'s history (it depends on nothing the person says) in a
+        background thread: the turn's parse hides it and :meth:`candidates` takes its answer from the store."""
+        mean = self._mean(query)
+        if mean is not None and hasattr(self.store, "prefetch"):
+            self.store.prefetch(mean, query.scene)
+
+    def candidates(self, query: RerankQuery, k: int) -> list[str]:
+        """Items of ``query.scene`` nearest to the mean of the user's history (content stands in for behaviour)."""
+        mean = self._mean(query)
+        if mean is None:
             return []
         found = self.store.search(mean, scenes=[query.scene], k=k, exclude=query.exclude, facts=False)
         return [h.item_id for h in found]

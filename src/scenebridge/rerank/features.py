@@ -21,6 +21,7 @@ __all__ = [
     "Signals",
     "UserQuery",
     "build_batch",
+    "content_only",
     "history_signals",
     "user_signals",
 ]
@@ -43,6 +44,7 @@ FEATURES = (
     "rank_users",
     "rank_pop",
 )
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
 _SIGNALS = ("knn", "users", "pop", "content")
 # Rank features need a signal over every target item; content is left out because scoring all items' vectors costs
 # a full pass over the catalogue's vectors (milliseconds), too much for reranking one user's candidates.
@@ -283,3 +285,23 @@ def build_batch(
     hist_w = [q.weights for q in queries] if any(q.weights is not None for q in queries) else None
     return Batch(cands=cands, feats=feats, query=signals.query.astype(np.float32), mask=mask, histories=histories,
                  history_weights=hist_w)  # fmt: skip
+
+
+def content_only(user: UserQuery, item: np.ndarray, vectors: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Features of an item the model never saw: no behaviour, content similarities from its own vector."""
+    out = np.zeros_like(row)
+    hist = vectors[user.history]
+    if user.weights is None:
+        mean = hist.mean(axis=0) if len(user.history) else np.zeros_like(item)
+        sims = hist @ item
+    else:
+        mean, sims = user.weights @ hist, user.weights * (hist @ item)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
+    out[_INDEX["content_mean"]] = float(mean @ item)
+    out[_INDEX["content_max"]] = float(sims.max()) if len(user.history) else 0.0
+    if user.interest is not None:
+        vec = user.interest / max(float(np.linalg.norm(user.interest)), 1e-9)
+        out[_INDEX["interest_cos"]] = float(vec @ item)
+    for name in ("history_log", "has_history", "has_interest"):
+        out[_INDEX[name]] = row[_INDEX[name]]
+    return out

@@ -25,6 +25,7 @@ from scenebridge.rerank.features import (
     Signals,
     UserQuery,
     build_batch,
+    content_only,
     history_signals,
     user_signals,
 )
@@ -242,24 +243,23 @@ class FusionReranker:
                 msg = f"item {cands[n].item_id!r} is not in the reranker's catalogue and came without a content vector"
                 raise UsageError(msg)
             items[n] = np.asarray(vec, dtype=np.float32) / max(float(np.linalg.norm(vec)), 1e-9)
-            feats[n] = _content_only(user, items[n], self.ckpt.vectors, feats[n])
-        if evidence:
-            base, drops, total = self._occlusion(batch, items, known)
-        else:
-            base = self._scores(batch, items, known)[0]
+            feats[n] = content_only(user, items[n], self.ckpt.vectors, feats[n])
+        base = self._scores(batch, items, known)[0]
         order = np.argsort(-base, kind="stable")[: k or len(cands)]
         if not evidence:
             return [Scored(item_id=cands[n].item_id, score=float(base[n])) for n in order]
+        # Occlusion for the items kept only (15 of ~150 in a turn): their scores with each family switched off.
+        drops, total = self._occlusion(_take(batch, order), items[order], known[order], base[order])
         nearest = self._nearest_history([int(known[n]) for n in order if known[n] >= 0], user)
         return [
             Scored(
                 item_id=cands[n].item_id,
                 score=float(base[n]),
                 evidence=self._evidence(
-                    query, user, known[n], feats[n], {f: float(d[n] / total[n]) for f, d in drops.items()}, nearest
+                    query, user, known[n], feats[n], {f: float(d[r] / total[r]) for f, d in drops.items()}, nearest
                 ),
             )
-            for n in order
+            for r, n in enumerate(order)
         ]
 
     def _nearest_history(self, cols: list[int], user: UserQuery) -> dict[str, dict[int, int]]:
@@ -278,13 +278,13 @@ class FusionReranker:
         }
 
     def _occlusion(
-        self, batch: Batch, items: np.ndarray, known: np.ndarray
-    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-        """The scores, each family's score drops and their sum (candidate ``n``'s share of a family is
-        ``drop[n] / total[n]``, read only for the items kept), from one forward pass over the scored list and one
-        copy of it per family with that family's features switched off."""
-        feats = np.repeat(batch.feats, 1 + len(_FAMILIES), axis=0)
-        for row, names in enumerate(_FAMILIES.values(), start=1):
+        self, batch: Batch, items: np.ndarray, known: np.ndarray, base: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Each family's score drops from ``base`` (the candidates' scores) and their sum (candidate ``n``'s share of
+        a family is ``drop[n] / total[n]``), from one forward pass over a copy of the list per family with that
+        family's features switched off."""
+        feats = np.repeat(batch.feats, len(_FAMILIES), axis=0)
+        for row, names in enumerate(_FAMILIES.values()):
             feats[row][..., [_F[name] for name in names]] = 0.0
         rows = feats.shape[0]
         scored = self._scores(
@@ -299,9 +299,8 @@ class FusionReranker:
             items,
             known,
         )
-        base = scored[0]
-        drops = {family: np.maximum(base - scored[row], 0.0) for row, family in enumerate(_FAMILIES, start=1)}
-        return base, drops, np.maximum(sum(drops.values()), 1e-9)
+        drops = {family: np.maximum(base - scored[row], 0.0) for row, family in enumerate(_FAMILIES)}
+        return drops, np.maximum(sum(drops.values()), 1e-9)
 
     def _evidence(
         self,
@@ -362,6 +361,12 @@ def _keep(cache: OrderedDict[bytes, T], key: bytes, value: T, size: int = 16) ->
         cache.popitem(last=False)
 
 
+def _take(batch: Batch, cols: np.ndarray) -> Batch:
+    """The batch (one user) with only the candidates ``cols``, in that order."""
+    return Batch(batch.cands[:, cols], batch.feats[:, cols], batch.query, batch.mask[:, cols], batch.histories,
+                 batch.history_weights)  # fmt: skip
+
+
 def _slice(batch: Batch, keep: np.ndarray) -> Batch:
     return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep], batch.histories)
 
@@ -373,26 +378,6 @@ def _flat_weights(batch: Batch) -> np.ndarray | None:
     parts = [np.ones(len(h), np.float32) if w is None else w for h, w in zip(batch.histories, batch.history_weights,
              strict=True)]  # fmt: skip
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-
-
-def _content_only(user: UserQuery, item: np.ndarray, vectors: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Features of an item the model never saw: no behaviour, content similarities from its own vector."""
-    out = np.zeros_like(row)
-    hist = vectors[user.history]
-    if user.weights is None:
-        mean = hist.mean(axis=0) if len(user.history) else np.zeros_like(item)
-        sims = hist @ item
-    else:
-        mean, sims = user.weights @ hist, user.weights * (hist @ item)
-    mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
-    out[_F["content_mean"]] = float(mean @ item)
-    out[_F["content_max"]] = float(sims.max()) if len(user.history) else 0.0
-    if user.interest is not None:
-        vec = user.interest / max(float(np.linalg.norm(user.interest)), 1e-9)
-        out[_F["interest_cos"]] = float(vec @ item)
-    for name in ("history_log", "has_history", "has_interest"):
-        out[_F[name]] = row[_F[name]]
-    return out
 
 
 def load_reranker(path: str | Path, embedder: str | None = None) -> FusionReranker:

@@ -2,7 +2,8 @@
 
 One collection per scene was chosen by measurement (README, "Item store"): a ``where`` filter on a shared collection
 costs tens to hundreds of milliseconds at 100k items, while querying the scene's own collection costs a few.
-What an index run writes, and how it finds what changed, is in ``store/ingest.py``.
+What an index run writes, and how it finds what changed, is in ``store/ingest.py``; searches asked for ahead of
+time in ``store/recent.py``.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from scenebridge.store.ingest import (
     incomplete,
     index_items,
     is_partial,
+    pages,
     read_attributes,
     read_facts,
     read_item,
 )
+from scenebridge.store.recent import Answer, RecentSearches, beam_of, nearest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,6 +95,8 @@ class ItemStore:
         self._cols: dict[str, Any] | None = None
         self._counts: dict[str, int] = {}
         self._mirror: dict[str, _Mirror] = {}
+        self._beams: dict[str, int | None] = {}
+        self._recent = RecentSearches()
 
     def _failed(self, exc: Exception) -> StoreError | None:
         """A failed Chroma call: cached collections go (a restarted server is listed afresh on the next call)."""
@@ -184,6 +189,7 @@ class ItemStore:
             progress: ``progress(description, total)`` returns an ``advance(n)`` callback.
         """
         self._mirror = {}
+        self._recent.clear()
         self._collections(refresh=True)
         try:
             report = index_items(items, lambda scene: self._collection(scene, create=True), self.embedder,
@@ -259,14 +265,16 @@ class ItemStore:
             if n == 0:
                 continue
             mirror = self._mirror.get(scene)
-            if mirror is not None:  # ids and distances from Chroma, the rest from memory (measured 2-3x faster)
-                res = col.query(query_embeddings=[vec], n_results=n, include=["distances"])
-                for iid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
-                    if iid not in excluded and iid in mirror.row:
-                        r = mirror.row[iid]
-                        hit = mirror.hits[r]
-                        hit = Hit(iid, scene, 1.0 - float(dist), hit.title, hit.category, hit.attrs)
-                        found.append((hit, mirror.vectors[r]))
+            if mirror is not None or not (facts or with_vectors):  # the facts from memory (2-3x faster), or none
+                for iid, dist in zip(*self._nearest(scene, vec, n), strict=True):
+                    if iid in excluded or (mirror is not None and iid not in mirror.row):
+                        continue
+                    if mirror is None:
+                        found.append((Hit(iid, scene, 1.0 - dist, "", "", {}), None))
+                        continue
+                    hit = mirror.hits[mirror.row[iid]]
+                    found.append((Hit(iid, scene, 1.0 - dist, hit.title, hit.category, hit.attrs),
+                                  mirror.vectors[mirror.row[iid]]))  # fmt: skip
                 continue
             include = ["metadatas", "distances"] if facts else ["distances"]
             if with_vectors:
@@ -288,6 +296,27 @@ class ItemStore:
             else np.zeros((0, self.embedder.dim), dtype=np.float32)
         )
         return [h for h, _ in found], vecs
+
+    def _nearest(self, scene: str, vec: np.ndarray, n: int) -> Answer:
+        """The ``n`` items nearest ``vec`` in ``scene`` (ids, distances), or the answer :meth:`prefetch` asked for."""
+        col = self._collection(scene)
+        if scene not in self._beams:
+            self._beams[scene] = beam_of(col)
+        return self._recent.answer(scene, vec, n, self._beams[scene]) or nearest(col, vec, n)
+
+    def prefetch(self, vector: np.ndarray, scene: str) -> None:
+        """Starts, in a background thread, the search of ``scene`` near ``vector`` that a later search for the same
+        vector then takes instead of asking Chroma (see :mod:`scenebridge.store.recent`)."""
+        vec = np.asarray(vector, dtype=np.float32).reshape(-1)
+        col = self._collection(scene)
+        self._beams.setdefault(scene, beam_of(col))
+        n = min(self._beams[scene] or 0, self._count(scene))
+        if n >= 1 and vec.shape[0] == self.embedder.dim:
+            self._recent.ask(scene, vec, n, lambda size: nearest(col, vec, size))
+
+    def forget_searches(self) -> None:
+        """Forgets the searches :meth:`prefetch` asked for (benchmarks time each turn with nothing shared)."""
+        self._recent.clear()
 
     def get_items(self, ids: Iterable[str], scenes: Sequence[str] | None = None) -> tuple[list[Hit], np.ndarray]:
         """Stored items by id (facts and vectors), looked up in ``scenes`` (all by default); unknown ids are skipped.
@@ -316,9 +345,8 @@ class ItemStore:
         vecs = np.asarray([e for _, e in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
         return [h for h, _ in rows], vecs
 
-    def search_text(
-        self, text: str, scenes: Sequence[str] | None = None, k: int = 50, exclude: Iterable[str] = ()
-    ) -> list[Hit]:
+    def search_text(self, text: str, scenes: Sequence[str] | None = None, k: int = 50, exclude: Iterable[str] = ()
+                    ) -> list[Hit]:  # fmt: skip
         """Embeds ``text`` and searches."""
         return self.search(self.embedder.embed([text])[0], scenes=scenes, k=k, exclude=exclude)
 
@@ -337,17 +365,12 @@ class ItemStore:
                 continue
             hits: list[Hit] = []
             parts: list[np.ndarray] = []
-            page, offset = 5000, 0
-            while True:
-                got = col.get(include=["embeddings", "metadatas"], limit=page, offset=offset)
+            for got in pages(col, ["embeddings", "metadatas"]):
                 for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
                     title, category, attrs = read_item(meta)
                     hits.append(Hit(iid, scene, 0.0, title, category, attrs))
                 if len(got["ids"]):
                     parts.append(np.asarray(got["embeddings"], dtype=np.float32))
-                if len(got["ids"]) < page:
-                    break
-                offset += page
             vecs = np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
             self._mirror[scene] = _Mirror({h.item_id: n for n, h in enumerate(hits)}, hits, vecs)
             done.append(scene)
@@ -358,28 +381,17 @@ class ItemStore:
         at most ``max_items`` stored items (a vocabulary, not a census: a 1M-item scene is not read whole)."""
         if scene in self._mirror:
             return Counter(h.category for h in self._mirror[scene].hits if h.category)
-        col = self._collection(scene)
         out: Counter[str] = Counter()
-        page, offset = 5000, 0
-        while offset < max_items:
-            got = col.get(include=["metadatas"], limit=min(page, max_items - offset), offset=offset)
+        for got in pages(self._collection(scene), ["metadatas"], max_items):
             out.update(c for c in (read_facts(m)[1] for m in got["metadatas"] or []) if c)
-            if len(got["ids"]) < page:
-                break
-            offset += page
         return out
 
     def titles(self, scene: str) -> list[tuple[str, str]]:
         """Every ``(item_id, title)`` of a scene: from the mirror, else the metadata alone (no vectors), paged."""
         if scene in self._mirror:
             return [(h.item_id, h.title) for h in self._mirror[scene].hits]
-        col, out, page, offset = self._collection(scene), [], 5000, 0
-        while True:
-            got = col.get(include=["metadatas"], limit=page, offset=offset)
-            out += [(i, read_facts(m)[0]) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)]
-            if len(got["ids"]) < page:
-                return out
-            offset += page
+        return [(i, read_facts(m)[0]) for got in pages(self._collection(scene), ["metadatas"])
+                for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)]  # fmt: skip
 
     def vectors(self, scene: str) -> tuple[list[str], np.ndarray]:
         """All item ids and vectors of one scene (for brute-force checks and the reranker)."""

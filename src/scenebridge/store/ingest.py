@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from scenebridge.store.embed import CachedEmbedder, Embedder
 
-__all__ = ["PARTIAL", "IndexReport", "incomplete", "index_items", "is_partial", "read_attributes", "read_facts",
-           "read_item"]  # fmt: skip
+__all__ = ["PARTIAL", "IndexReport", "incomplete", "index_items", "is_partial", "pages", "read_attributes",
+           "read_facts", "read_item"]  # fmt: skip
 
 PARTIAL = "partial"  # the collection metadata key that marks a scene an index run has not finished writing
 
@@ -99,19 +99,26 @@ def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+def pages(col: Any, include: list[str], max_items: int | None = None, page: int = 5000) -> Iterator[dict[str, Any]]:
+    """A collection's stored items, ``page`` at a time (``col.get`` answers), at most ``max_items`` of them."""
+    offset = 0
+    while max_items is None or offset < max_items:
+        got = col.get(include=include, limit=page if max_items is None else min(page, max_items - offset),
+                      offset=offset)  # fmt: skip
+        yield got
+        if len(got["ids"]) < page:
+            return
+        offset += page
+
+
 def _stored_hashes(col: Any) -> dict[str, tuple[str, str]]:
     """Item id -> (text hash, attributes as canonical JSON) of what a collection holds."""
     out: dict[str, tuple[str, str]] = {}
-    page = 5000
-    offset = 0
-    while True:
-        got = col.get(include=["metadatas"], limit=page, offset=offset)
+    for got in pages(col, ["metadatas"]):
         for iid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
             facts = json.loads((meta or {}).get("facts", "{}"))
             out[iid] = (str(facts.get("text_hash", "")), _attrs_key(facts.get("attrs")))
-        if len(got["ids"]) < page:
-            return out
-        offset += page
+    return out
 
 
 def index_items(

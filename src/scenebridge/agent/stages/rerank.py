@@ -21,15 +21,24 @@ def route(router: SceneRouter, scene: str, trace: Trace) -> Reranker:
     return router.route(scene)
 
 
-def prefetch(router: SceneRouter, scene: str | None, user_id: str | None, profiles: ProfileStore | None) -> None:
+def prefetch(
+    router: SceneRouter,
+    scene: str | None,
+    user_id: str | None,
+    profiles: ProfileStore | None,
+    scenes: Sequence[str] = (),
+) -> None:
     """Starts, beside the parse, the part of the reranking that depends only on the person's history in the other
     scenes (a trained reranker's co-occurrence and similar-users pass), for the scene the turn will likely land in
-    (the one given, or the session's; every trained reranker's before the first turn): the parse (an LLM's
-    seconds) then hides it. A reranker without ``prefetch`` is skipped."""
+    (the one given, or the session's; every one of ``scenes`` before the first turn): the parse (an LLM's seconds) then
+    hides it. For a scene no trained reranker covers, the default reranker's search near the history's mean
+    vector starts instead. A reranker without ``prefetch`` is skipped."""
     if not user_id or profiles is None:
         return
-    for name in [scene] if scene else router.scenes:
-        start = None if router.falls_back(name) else getattr(router.route(name), "prefetch", None)
+    for name in [scene] if scene else (scenes or router.scenes):
+        if name not in router.by_scene and router.default is None:
+            continue  # the turn will say no reranker covers it
+        start = getattr(router.route(name), "prefetch", None)
         history = profiles.history(user_id, exclude_scene=name) if callable(start) else []
         if history and start is not None:
             start(RerankQuery(scene=name, history=history))

@@ -5,6 +5,8 @@ exclusions and minus what breaks the constraints on item attributes (year, price
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 import numpy as np
 
@@ -160,13 +162,22 @@ def retrieve(
         first_turn: the session's first turn, and :func:`pool_first_turn` says so: the reranker's own candidates
             join even without a history.
     """
-    hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
     if query.history or first_turn:
+        # The store's search and the reranker's own candidates need nothing of each other: the search runs in a
+        # worker thread (Chroma's query and numpy leave the GIL) while this one asks the reranker.
+        search = _searcher().submit(store.search_with_vectors, vector, scenes=[query.scene], k=retrieve_k,
+                                    exclude=query.exclude)  # fmt: skip
+        try:
+            behaviour = reranker.candidates(query, behaviour_k)
+        finally:
+            hits, vecs = search.result()
         seen = {h.item_id for h in hits}
-        extra = [i for i in reranker.candidates(query, behaviour_k) if i not in seen]
+        extra = [i for i in behaviour if i not in seen]
+    else:
+        hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     if extra:
         more, more_vecs = store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
         hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs
@@ -182,6 +193,12 @@ def retrieve(
         trace.filtered.update(removed)
         trace.notes.extend(constraints.notes)
     return kept
+
+
+@cache
+def _searcher() -> ThreadPoolExecutor:
+    """The process's one worker for the store searches that run beside the reranker's candidates."""
+    return ThreadPoolExecutor(1, thread_name_prefix="scenebridge-search")
 
 
 def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trace) -> None:
