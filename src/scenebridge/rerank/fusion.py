@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from scenebridge.rerank.features import (
 )
 from scenebridge.rerank.infer import id_arrays
 from scenebridge.rerank.topk import ContentTop
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["FusionReranker", "load_reranker"]
 
@@ -319,7 +322,7 @@ class FusionReranker:
             w = round(min(1.0, share), 3)
             if family == "co-occurrence" and j >= 0 and len(user.history):
                 h = nearest["co-occurrence"][j]
-                people = int(ck.behaviour.support[h, j])
+                people = int(_at(ck.behaviour.support, h, j))
                 if people == 0:
                     continue
                 out.append(Evidence(kind="co-occurrence", weight=w, item_id=ck.item_ids[h], scene=ck.scenes[h],
@@ -345,6 +348,12 @@ def _nearest_interest(query: RerankQuery, item: np.ndarray | None) -> str:
     if item is None or vecs is None or len(vecs) != len(query.interests):
         return query.interests[0]
     return query.interests[int(np.argmax(np.asarray(vecs, dtype=np.float32) @ item))]
+
+
+def _at(m: sp.csr_matrix, i: int, j: int) -> float:
+    """``m[i, j]`` of a CSR matrix (scipy's scalar indexing validates its arguments for ~9 us, 13 times a turn)."""
+    lo, hi = m.indptr[i], m.indptr[i + 1]
+    return float(m.data[lo:hi][m.indices[lo:hi] == j].sum())
 
 
 def _who(user: UserQuery) -> bytes:
