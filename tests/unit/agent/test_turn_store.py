@@ -79,3 +79,27 @@ def test_categories_from_chroma_and_from_the_mirror(store):
 
 def test_categories_read_at_most_max_items(store):
     assert sum(store.categories("office", max_items=4).values()) == 4
+
+
+def test_retrieve_beside_the_candidates_or_alone_gives_the_same_records(store):
+    from scenebridge.agent.exclusions import ExclusionFilter
+    from scenebridge.agent.result import Trace
+    from scenebridge.agent.stages import retrieve
+
+    rr = ContentReranker(store)
+    q = store.embedder.embed(["gel pens"])[0]
+    query = RerankQuery("office", history=["a2", "a1"], interest_vector=q, interests=["gel pens"], exclude={"o3"})
+
+    def run():
+        out = retrieve.retrieve(store, q, query, ExclusionFilter.build([]), rr, 4, 3, Trace())
+        return [(r.item_id, r.retrieval_score) for r in out]
+
+    beside = run()  # the search in the worker thread
+    assert retrieve._WORKER_FREE.acquire(blocking=False)  # the worker is free again after a turn
+    try:
+        alone = run()  # taken (another turn's search): this turn searches itself
+    finally:
+        retrieve._WORKER_FREE.release()
+    assert beside == alone
+    assert "o3" not in {i for i, _ in beside}
+    assert len(beside) > 4  # the reranker's candidates joined the four retrieved

@@ -4,9 +4,11 @@ exclusions and minus what breaks the constraints on item attributes (year, price
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from scenebridge.store.profiles import ProfileStore
 __all__ = ["constraint_filter", "exclusion_filter", "exclusion_notes", "pool_first_turn", "query_for", "records",
            "retrieve", "user_profile"]  # fmt: skip
 
+
+T = TypeVar("T")
 
 HISTORY_CONFIDENCE = float("inf")
 """After the first turn a linked mention stays in the reranker's history only from this confidence on (below it, it
@@ -162,22 +166,32 @@ def retrieve(
         first_turn: the session's first turn, and :func:`pool_first_turn` says so: the reranker's own candidates
             join even without a history.
     """
+
+    def search() -> tuple[list[Hit], np.ndarray]:
+        return store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
+
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
-    if query.history or first_turn:
-        # The store's search and the reranker's own candidates need nothing of each other: the search runs in a
-        # worker thread (Chroma's query and numpy leave the GIL) while this one asks the reranker.
-        search = _searcher().submit(store.search_with_vectors, vector, scenes=[query.scene], k=retrieve_k,
-                                    exclude=query.exclude)  # fmt: skip
+    if (query.history or first_turn) and _WORKER_FREE.acquire(blocking=False):
+        # The store's search and the reranker's own candidates need nothing of each other: the search runs in the
+        # worker thread (Chroma's query and numpy leave the GIL) while this one asks the reranker. A turn that finds
+        # the worker taken (a server's concurrent turns) searches itself, as before.
+        try:
+            future = _searcher().submit(_freeing, search)
+        except BaseException:
+            _WORKER_FREE.release()
+            raise
         try:
             behaviour = reranker.candidates(query, behaviour_k)
         finally:
-            hits, vecs = search.result()
+            hits, vecs = future.result()
+    else:
+        hits, vecs = search()
+        behaviour = reranker.candidates(query, behaviour_k) if query.history or first_turn else []
+    if behaviour:
         seen = {h.item_id for h in hits}
         extra = [i for i in behaviour if i not in seen]
-    else:
-        hits, vecs = store.search_with_vectors(vector, scenes=[query.scene], k=retrieve_k, exclude=query.exclude)
     if extra:
         more, more_vecs = store.get_items([i for i in extra if i not in query.exclude], scenes=[query.scene])
         hits, vecs = [*hits, *more], np.vstack([vecs, more_vecs]) if len(more) else vecs
@@ -195,10 +209,22 @@ def retrieve(
     return kept
 
 
+_WORKER_FREE = threading.Lock()
+"""Held while a turn's search is in the worker (see :func:`retrieve`)."""
+
+
 @cache
 def _searcher() -> ThreadPoolExecutor:
     """The process's one worker for the store searches that run beside the reranker's candidates."""
     return ThreadPoolExecutor(1, thread_name_prefix="scenebridge-search")
+
+
+def _freeing(search: Callable[[], T]) -> T:
+    """``search()``, then the worker is free for the next turn."""
+    try:
+        return search()
+    finally:
+        _WORKER_FREE.release()
 
 
 def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trace) -> None:
