@@ -129,6 +129,14 @@ def test_bad_input_is_one_clear_usage_error(store, kwargs, message):
         Recommender(store).turn(**kwargs)
 
 
+def test_an_unknown_scene_is_still_one_clear_error_for_a_user_with_a_history(store):
+    # The turn starts the history's searches before its own checks: they must not answer for it.
+    rec = Recommender(store, profiles=ProfileStore(":memory:"))
+    rec.feedback("u7", "a2", "like")
+    with pytest.raises(UsageError, match="unknown scene 'garden'"):
+        rec.turn("pens", scene="garden", user_id="u7")
+
+
 def test_sessions_belong_to_one_user(store):
     rec = Recommender(store)
     res = rec.turn("gel pens for the office", user_id="alice")
