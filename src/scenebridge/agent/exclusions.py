@@ -45,8 +45,8 @@ def item_words(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def _item_words(title: str, category: str) -> tuple[frozenset[str], frozenset[str]]:
-    """An item's words and their stems, kept: a turn matches ~150 items, mostly the same ones as the turn before, and
-    reading the words of a long category path was most of the ~1 ms a turn's exclusions cost."""
+    """An item's words and their stems, kept: reading the words of ~150 long category paths was most of a turn's
+    exclusion matching (1.04 -> 0.30 ms p50 of an office turn's, `bench turn --history`)."""
     words = frozenset(_LATIN.findall(f"{title} {category}".lower()))
     return words, frozenset(_stem(w) for w in words)
 

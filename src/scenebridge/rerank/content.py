@@ -76,7 +76,7 @@ class ContentReranker:
         """Starts the search near the mean of ``query``'s history (it depends on nothing the person says) in a
         background thread: the turn's parse hides it and :meth:`candidates` takes its answer from the store."""
         mean = self._mean(query)
-        if mean is not None and hasattr(self.store, "prefetch"):
+        if mean is not None:
             self.store.prefetch(mean, query.scene)
 
     def candidates(self, query: RerankQuery, k: int) -> list[str]:

@@ -118,7 +118,7 @@ class ItemStore:
                 if meta.get("kind") == _KIND and col.name.startswith(self.prefix + "-"):
                     out[str(meta["scene"])] = col
             self._cols = out
-            self._counts = {}
+            self._counts, self._beams = {}, {scene: beam_of(col) for scene, col in out.items()}
         return self._cols
 
     def _collection(self, scene: str, create: bool = False) -> Any:
@@ -266,7 +266,7 @@ class ItemStore:
                 continue
             mirror = self._mirror.get(scene)
             if mirror is not None or not (facts or with_vectors):  # the facts from memory (2-3x faster), or none
-                for iid, dist in zip(*self._nearest(scene, vec, n), strict=True):
+                for iid, dist in zip(*self._nearest(scene, col, vec, n), strict=True):
                     if iid in excluded or (mirror is not None and iid not in mirror.row):
                         continue
                     if mirror is None:
@@ -297,20 +297,16 @@ class ItemStore:
         )
         return [h for h, _ in found], vecs
 
-    def _nearest(self, scene: str, vec: np.ndarray, n: int) -> Answer:
+    def _nearest(self, scene: str, col: Any, vec: np.ndarray, n: int) -> Answer:
         """The ``n`` items nearest ``vec`` in ``scene`` (ids, distances), or the answer :meth:`prefetch` asked for."""
-        col = self._collection(scene)
-        if scene not in self._beams:
-            self._beams[scene] = beam_of(col)
-        return self._recent.answer(scene, vec, n, self._beams[scene]) or nearest(col, vec, n)
+        return self._recent.answer(scene, vec, n, self._beams.get(scene)) or nearest(col, vec, n)
 
     def prefetch(self, vector: np.ndarray, scene: str) -> None:
         """Starts, in a background thread, the search of ``scene`` near ``vector`` that a later search for the same
         vector then takes instead of asking Chroma (see :mod:`scenebridge.store.recent`)."""
         vec = np.asarray(vector, dtype=np.float32).reshape(-1)
         col = self._collection(scene)
-        self._beams.setdefault(scene, beam_of(col))
-        n = min(self._beams[scene] or 0, self._count(scene))
+        n = min(self._beams.get(scene) or 0, self._count(scene))
         if n >= 1 and vec.shape[0] == self.embedder.dim:
             self._recent.ask(scene, vec, n, lambda size: nearest(col, vec, size))
 

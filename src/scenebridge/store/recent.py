@@ -38,6 +38,11 @@ def beam_of(col: Any) -> int | None:
     return beam if isinstance(beam, int) else None
 
 
+def _key(scene: str, vector: np.ndarray) -> tuple[str, bytes]:
+    """An answer's key: the scene and the query vector's float32 bytes."""
+    return scene, np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
 class RecentSearches:
     """Answers asked for ahead of time, by scene and query vector (a few, newest kept).
 
@@ -54,7 +59,7 @@ class RecentSearches:
     def ask(self, scene: str, vector: np.ndarray, n: int, query: Callable[[int], Answer]) -> None:
         """Starts ``query(n)`` in a background thread for ``scene`` and ``vector`` (nothing when an answer for at
         least ``n`` results is kept or on its way)."""
-        key = (scene, np.ascontiguousarray(vector, dtype=np.float32).tobytes())
+        key = _key(scene, vector)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] >= n:
@@ -70,9 +75,8 @@ class RecentSearches:
         None: none kept, or one that is not the answer a search for ``n`` gives (``beam``: the collection's
         ``ef_search``, None when unknown: then only an answer for exactly ``n`` serves). A failed answer is None
         too (the caller's own search then says what failed)."""
-        key = (scene, np.ascontiguousarray(vector, dtype=np.float32).tobytes())
         with self._lock:
-            kept = self._kept.get(key)
+            kept = self._kept.get(_key(scene, vector))
         if kept is None:
             return None
         size, future = kept

@@ -36,8 +36,8 @@ def prefetch(
     if not user_id or profiles is None:
         return
     for name in [scene] if scene else (scenes or router.scenes):
-        if (scenes and name not in scenes) or (name not in router.by_scene and router.default is None):
-            continue  # the turn itself says the scene is unknown or that no reranker covers it
+        if scenes and name not in scenes:
+            continue  # the turn itself says the scene is unknown
         start = getattr(router.route(name), "prefetch", None)
         history = profiles.history(user_id, exclude_scene=name) if callable(start) else []
         if history and start is not None:

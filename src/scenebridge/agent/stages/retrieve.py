@@ -173,7 +173,8 @@ def retrieve(
     extra: list[str] = []
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
-    if (query.history or first_turn) and _WORKER_FREE.acquire(blocking=False):
+    wanted = bool(query.history or first_turn)
+    if wanted and _WORKER_FREE.acquire(blocking=False):
         # The store's search and the reranker's own candidates need nothing of each other: the search runs in the
         # worker thread (Chroma's query and numpy leave the GIL) while this one asks the reranker. A turn that finds
         # the worker taken (a server's concurrent turns) searches itself, as before.
@@ -188,7 +189,7 @@ def retrieve(
             hits, vecs = future.result()
     else:
         hits, vecs = search()
-        behaviour = reranker.candidates(query, behaviour_k) if query.history or first_turn else []
+        behaviour = reranker.candidates(query, behaviour_k) if wanted else []
     if behaviour:
         seen = {h.item_id for h in hits}
         extra = [i for i in behaviour if i not in seen]
