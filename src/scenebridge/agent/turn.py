@@ -1,9 +1,8 @@
 """One turn of the agent: statement -> summary -> retrieve -> rerank -> explain -> reply + structured result.
 
-This module wires the stages (:mod:`scenebridge.agent.stages`) and holds the :class:`Recommender`'s public API, which
-the tools and faces use. The pipeline runs deterministically; the LLM is used where it is strong (parsing, and
-optionally wording the explanations). Results only ever come from the reranker's output over retrieved catalogue
-items of the target scene, minus stated exclusions, rejected items and the user's dislikes.
+This module wires the stages (:mod:`scenebridge.agent.stages`) and holds the :class:`Recommender`'s public API for
+the tools and faces. The pipeline is deterministic; the LLM parses (and may word the explanations). Results only come
+from the reranker's output over retrieved items of the target scene, minus exclusions, rejections and dislikes.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from scenebridge.agent.result import STAGES, ItemRecord, RecommendedItem, Trace,
 from scenebridge.agent.session import Session, SessionStore
 from scenebridge.agent.stages import explain, link, read, rerank, retrieve
 from scenebridge.agent.summary import InterestSummary
+from scenebridge.blas import one_thread
 from scenebridge.errors import UsageError
 from scenebridge.llm.protocol import LLM, is_loading
 from scenebridge.rerank.api import Reranker, RerankQuery
@@ -186,7 +186,7 @@ class Recommender:
             raise UsageError(msg)
         text = clean_statement(statement)
         sess = self._sessions.get(session_id, user_id)
-        with sess.lock:
+        with sess.lock, one_thread():  # small products: a second BLAS thread would spin after each (see blas)
             if sess.anchor is not None and sess.anchor_vector is None:  # a session read back from disk
                 hits, vecs = self._store.get_items([sess.anchor[0]])
                 sess.anchor, sess.anchor_vector = (sess.anchor, vecs[0]) if hits else (None, None)

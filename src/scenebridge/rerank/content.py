@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scenebridge.blas import one_thread
 from scenebridge.errors import UsageError
 from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored
 
@@ -89,6 +90,10 @@ class ContentReranker:
 
     def rerank(self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None = None) -> list[Scored]:
         """Scores candidates (dropping excluded ones and those without a vector), best first, with evidence."""
+        with one_thread():  # one person's small products: a second BLAS thread would spin after them (see blas)
+            return self._rerank(query, candidates, k)
+
+    def _rerank(self, query: RerankQuery, candidates: Sequence[Candidate], k: int | None) -> list[Scored]:
         cands = [c for c in candidates if c.item_id not in query.exclude and c.vector is not None]
         if not cands:
             return []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from scenebridge.blas import one_thread
 from scenebridge.errors import UsageError
 from scenebridge.rerank.api import Candidate, Evidence, RerankQuery, Scored, check_history_weights
 from scenebridge.rerank.checkpoint import Checkpoint, load_checkpoint
@@ -62,9 +63,6 @@ class FusionReranker:
         self._tgt_vecs = np.ascontiguousarray(ckpt.vectors[ckpt.behaviour.tgt_cols])
         self._depth = int(ckpt.config["depth"])
         self._content_top = ContentTop(self._tgt_vecs)
-        from threadpoolctl import ThreadpoolController
-
-        self._blas = ThreadpoolController()
         # A turn asks for candidates and then reranks them for the same user: the per-user pass over every target
         # item (behaviour products, content scores, top lists) is kept for the next few calls.
         self._signals: OrderedDict[bytes, Signals] = OrderedDict()
@@ -181,8 +179,8 @@ class FusionReranker:
         the item store already retrieves in a turn — so they are left out (and the full content pass with them).
         """
         self._check_scene(query)
-        # Small matrix products for one user: BLAS threads only add hand-off cost (as for torch, see _scores).
-        with self._blas.limit(limits=1, user_api="blas"):
+        # Small matrix products for one user: a second BLAS thread only adds hand-off cost, then spins (see blas).
+        with one_thread():
             return self._candidates(query, k)
 
     def _candidates(self, query: RerankQuery, k: int) -> list[str]:
@@ -218,7 +216,7 @@ class FusionReranker:
             evidence: compute the evidence (occlusion: one extra forward pass per feature family).
         """
         self._check_scene(query)
-        with self._blas.limit(limits=1, user_api="blas"):
+        with one_thread():
             return self._rerank(query, candidates, k, evidence)
 
     def _rerank(

