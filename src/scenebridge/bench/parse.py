@@ -6,7 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,16 @@ from scenebridge.agent import parse_interests
 from scenebridge.agent.lexical import detect_language
 from scenebridge.agent.parse import SceneClassifier
 from scenebridge.build import build_llm
+from scenebridge.errors import UsageError
 from scenebridge.llm.registry import is_llama
 from scenebridge.progress import Progress, SilentProgress
 from scenebridge.settings import LLMSettings, table
 from scenebridge.store.embed import get_embedder
 
-__all__ = ["ParseBenchResult", "bench_parse", "load_labels", "score_summary"]
+__all__ = ["VARIANT_OPTIONS", "ParseBenchResult", "bench_parse", "load_labels", "parse_variant", "score_summary"]
+
+VARIANT_OPTIONS = {"lookup": int, "draft": str, "draft_k": int, "fields": bool, "repack": bool}
+"""The :class:`~scenebridge.llm.LlamaCppLLM` options a ``bench parse --variant`` may set, with their types."""
 
 
 @dataclass
@@ -55,6 +59,37 @@ class ParseBenchResult:
     """The machine's 1-minute load average before and after this backend's run (latency is only comparable at
     similar load: the CPU may be shared)."""
     statements: list[dict[str, Any]] = field(default_factory=list)
+    draft: dict[str, int] | None = None
+    """A draft model's counters over the timed parses: verification batches, tokens guessed, guesses kept."""
+
+
+def parse_variant(text: str) -> dict[str, Any]:
+    """The options of one ``--variant``: ``plain`` (none), or ``key=value`` pairs separated by commas, e.g.
+    ``draft=qwen2.5-coder-0.5b,draft_k=2`` or ``lookup=10``.
+
+    Raises:
+        UsageError: for an unknown option or a value of the wrong type.
+    """
+    out: dict[str, Any] = {}
+    for part in [] if text.strip() in ("", "plain") else text.split(","):
+        key, sep, value = (x.strip() for x in part.partition("="))
+        kind = VARIANT_OPTIONS.get(key)
+        if not sep or kind is None:
+            msg = f"--variant {text!r}: give 'plain' or KEY=VALUE pairs with KEY one of {', '.join(VARIANT_OPTIONS)}"
+            raise UsageError(msg)
+        if kind is bool:
+            if value.lower() not in ("true", "false"):
+                msg = f"--variant {text!r}: {key} must be true or false, not {value!r}"
+                raise UsageError(msg)
+            out[key] = value.lower() == "true"
+        elif kind is int:
+            if not value.isdigit():
+                msg = f"--variant {text!r}: {key} must be a whole number >= 0, not {value!r}"
+                raise UsageError(msg)
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
 
 
 def load_labels(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
@@ -124,6 +159,9 @@ def bench_parse(
     all_scenes, rows = load_labels(labels)
     if scenes:
         rows = [r for r in rows if r.get("scene") in set(scenes)]
+        if not rows:
+            msg = f"no statement of {labels} is in the scenes {', '.join(scenes)}; its scenes: {', '.join(all_scenes)}"
+            raise UsageError(msg)
     classifier = None
     if embedder:
         classifier = SceneClassifier(get_embedder(embedder))
@@ -137,6 +175,9 @@ def bench_parse(
             if llm is not None:
                 # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
                 parse_interests("warm-up", llm, scenes=all_scenes, classifier=classifier)
+                stats = getattr(llm, "draft_stats", None)
+                if stats is not None:
+                    stats.__init__()  # count the timed parses only
         advance = progress.task(f"parse: {', '.join(models)}", len(rows) * len(models))
         for row in rows:
             for name, llm in models.items():
@@ -207,5 +248,6 @@ class _Run:
             load_avg=(load_before, os.getloadavg()[0]),
             classifier=clf.embedder.model_id if clf is not None and llm is not None else None,
             statements=self.details,
+            draft=asdict(llm.draft_stats) if getattr(llm, "draft_path", None) is not None else None,
             **_aggregate(self.scores),
         )

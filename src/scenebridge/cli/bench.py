@@ -1,5 +1,4 @@
-"""Benchmark commands: ``bench store``, ``bench parse``, ``bench contention``, ``bench rerank``, ``bench turn`` and
-``bench conversation``."""
+"""Benchmark commands: ``bench store``, ``parse``, ``contention``, ``rerank``, ``turn`` and ``conversation``."""
 
 from __future__ import annotations
 
@@ -75,22 +74,27 @@ def bench_parse_cmd(
         list[str] | None, typer.Option("--llm", help="Backend(s) to compare; 'none' = lexical parser.")
     ] = None,
     labels: Annotated[Path, typer.Option(help="Labelled statements (YAML).")] = Path("benchmarks/parse_labels.yaml"),
+    variant: Annotated[list[str] | None, typer.Option(help="A local model's decoding, compared side by side: "
+        "'plain', or KEY=VALUE,... of lookup, draft (a model name), draft_k, fields (repeatable).")] = None,
+    scenes: Annotated[str | None, typer.Option(help="Only the statements of these scenes (comma-separated).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
-) -> None:
+) -> None:  # fmt: skip
     """Parse benchmark: field accuracy per backend on the labelled English + Chinese statements."""
     import dataclasses
     import json
 
     from rich.table import Table
 
-    from scenebridge.bench.parse import bench_parse
+    from scenebridge.bench.parse import bench_parse, parse_variant
     from scenebridge.progress import RichProgress
 
     if not labels.is_file():
         msg = f"{labels} not found; pass --labels FILE"
         raise UsageError(msg)
+    variants = [parse_variant(v) for v in variant or ["plain"]]
+    wanted = [s.strip() for s in scenes.split(",")] if scenes else None
     with RichProgress() as progress:
-        results = bench_parse(labels, llm or ["none"], progress=progress)
+        results = bench_parse(labels, llm or ["none"], progress=progress, variants=variants, scenes=wanted)
     table = Table(title=f"parse accuracy on {results[0].n} labelled statements (prompt v{results[0].prompt_version})")
     for col in ("backend", "scene", "intent", "topics", "exclusions captured", "false excl.", "p50 s", "p95 s",
                 "sources"):  # fmt: skip

@@ -71,9 +71,14 @@ class LlamaDecoder:
         llm.n_tokens = keep
         llm.eval(list(tokens[keep:]))
 
-    def pick(self) -> int:
-        """The best token after what was evaluated that the grammar allows; the grammar then accepts it."""
-        logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self.n_vocab,))
+    def pick(self, logits: np.ndarray | None = None) -> int:
+        """The best token after what was evaluated that the grammar allows; the grammar then accepts it.
+
+        Args:
+            logits: the scores to pick from (a row of a batch evaluated ahead); default: the last row evaluated.
+        """
+        if logits is None:
+            logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self.n_vocab,))
         logits = logits.copy()
         if self.logits_processor is not None:
             logits = np.asarray(self.logits_processor(self.llm._input_ids, logits), dtype=np.float32)

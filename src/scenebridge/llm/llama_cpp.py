@@ -11,10 +11,12 @@ from typing import Any, Literal, cast
 
 from scenebridge.errors import LLMError, UsageError
 from scenebridge.extras import require
-from scenebridge.llm.fields import FieldWriter, flat_fields
+from scenebridge.llm.fields import Decoder, FieldWriter, flat_fields
 from scenebridge.llm.greedy import LlamaDecoder
+from scenebridge.llm.models import MODELS, model_path
 from scenebridge.llm.prefix import PrefixCache, PrefixStore, common_prefix, model_identity
 from scenebridge.llm.protocol import Message
+from scenebridge.llm.speculative import DraftDecoder, DraftStats
 from scenebridge.llm.threads import ThreadPolicy, reserved_cores, threads_from_env
 
 __all__ = ["LlamaCppLLM", "LlamaKV"]
@@ -39,6 +41,8 @@ class LlamaCppLLM:
         preload: bool = True,
         fields: bool = True,
         repack: bool = False,
+        draft: str | Path | None = None,
+        draft_k: int = 4,
     ) -> None:
         """Checks the file and starts loading the model.
 
@@ -63,6 +67,9 @@ class LlamaCppLLM:
             repack: let llama.cpp repack the weights for its CPU kernels at load (llama.cpp's default). Off here:
                 on this project's 2-core AVX2 machine the repack cost ~1 s of every load and decoded no faster
                 (docs/contention.md, "Less generation, second pass").
+            draft: a draft model (an installed model's name or a GGUF path, same vocabulary) whose guesses are
+                verified in batches (:mod:`scenebridge.llm.speculative`; measured slower here, so a benchmark option).
+            draft_k: tokens the draft guesses per batch.
         """
         path = Path(path)
         if not path.is_file():
@@ -85,6 +92,10 @@ class LlamaCppLLM:
         self.threads = self.policy.choose()
         """The (generation, prompt evaluation) thread counts of the latest completion."""
         self.path, self.n_ctx, self.seed, self.lookup = path, n_ctx, seed, lookup
+        self.draft_path = _draft_path(draft) if draft is not None else None
+        self.draft_k = draft_k
+        self.draft_stats = DraftStats()
+        self._draft: Any = None
         self._options = {"prompt_cache_mb": prompt_cache_mb, "prefix_cache": prefix_cache, "fields": fields,
                          "repack": repack}  # fmt: skip
         self.name = f"llama.cpp:{path.name}"
@@ -147,6 +158,9 @@ class LlamaCppLLM:
                     # rows, which prompts longer than a batch would overrun).
                     logits_all=draft is not None,
                 )  # fmt: skip
+            if self.draft_path is not None:
+                self._draft = Llama(model_path=str(self.draft_path), n_ctx=self.n_ctx, n_threads=self.threads[0],
+                                    n_threads_batch=self.threads[1], seed=self.seed, verbose=False)  # fmt: skip
             if self._options["prompt_cache_mb"]:
                 from llama_cpp import LlamaRAMCache
 
@@ -173,7 +187,10 @@ class LlamaCppLLM:
             kwargs["logits_processor"] = self._watch_background()
         plan = flat_fields(schema) if self._options["fields"] and not self.lookup and self._formatter else None
         if plan is not None:
-            writer = FieldWriter(LlamaDecoder(llm, logits_processor=kwargs.get("logits_processor")))
+            decoder: Decoder = LlamaDecoder(llm, logits_processor=kwargs.get("logits_processor"))
+            if self._draft is not None:
+                decoder = DraftDecoder(cast(LlamaDecoder, decoder), self._draft, self.draft_k, self.draft_stats)
+            writer = FieldWriter(decoder)
             return writer.write(self._tokens(messages), plan, max_tokens)
         # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
         out: Any = llm.create_chat_completion(messages=cast(Any, messages), **kwargs)
@@ -231,6 +248,8 @@ class LlamaCppLLM:
         # The low-level call takes effect at the next decode; the Llama object's own fields follow it, so that
         # anything reading them (its pickled state) sees the counts in use.
         llama_set_n_threads(self.llm.ctx, *threads)
+        if self._draft is not None:
+            llama_set_n_threads(self._draft.ctx, *threads)
         self.llm.n_threads, self.llm.n_threads_batch = threads
         self.llm.context_params.n_threads, self.llm.context_params.n_threads_batch = threads
         self.threads = threads
@@ -334,6 +353,15 @@ class LlamaKV:
         llm.input_ids[: len(tokens)] = tokens
         llm.n_tokens = len(tokens)
         llm._requires_eval = True
+
+
+def _draft_path(draft: str | Path) -> Path:
+    """The GGUF of a draft model given by an installed model's name or a path."""
+    path = model_path(str(draft)) if str(draft) in MODELS else Path(draft)
+    if not path.is_file():
+        msg = f"draft model {draft} not found; run `scenebridge models install NAME` or pass a .gguf path"
+        raise UsageError(msg)
+    return path
 
 
 def _default_threads() -> int:

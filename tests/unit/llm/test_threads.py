@@ -100,7 +100,7 @@ def test_adaptive_backend_resets_threads_between_completions(monkeypatch: pytest
     llm = types.SimpleNamespace(ctx="ctx", n_threads=2, n_threads_batch=2, context_params=types.SimpleNamespace())
     backend = object.__new__(LlamaCppLLM)
     backend.llm = llm  # type: ignore[assignment]
-    backend.policy, backend.threads = ThreadPolicy(), (2, 2)
+    backend.policy, backend.threads, backend._draft = ThreadPolicy(), (2, 2), None
     readings = iter([(1, 1, 1), (2, 2, 2), (2, 2, 2)])
     monkeypatch.setattr(threads, "sample_cpu", lambda: CpuSample(2, 0.0, next(readings)))
     backend._recheck_threads()  # still idle: nothing to do
@@ -188,7 +188,7 @@ def test_threads_are_chosen_again_when_background_work_ends_mid_answer(monkeypat
     llm = types.SimpleNamespace(ctx="ctx", n_threads=1, n_threads_batch=1, context_params=types.SimpleNamespace())
     backend = object.__new__(LlamaCppLLM)
     backend.llm = llm  # type: ignore[assignment]
-    backend.policy, backend.threads = ThreadPolicy(), (1, 1)
+    backend.policy, backend.threads, backend._draft = ThreadPolicy(), (1, 1), None
     monkeypatch.setattr(threads, "sample_cpu", lambda: CpuSample(2, 0.0, (1, 1, 1)))
     scores = np.arange(4, dtype=np.float32)
     with threads.background_work():
