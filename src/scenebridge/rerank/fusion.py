@@ -195,7 +195,7 @@ class FusionReranker:
         )
         cols = batch.cands[0][batch.mask[0]]
         vecs = self._tgt_vecs[cols]
-        scores = self._scores(_slice(batch, batch.mask[0]), vecs, cols)[0]
+        scores = self._scores(_take(batch, batch.mask[0]), vecs, cols)[0]
         out: list[str] = []
         for j in cols[np.argsort(-scores, kind="stable")].tolist():
             if len(out) == k:
@@ -369,13 +369,10 @@ def _keep(cache: OrderedDict[bytes, T], key: bytes, value: T, size: int = 16) ->
 
 
 def _take(batch: Batch, cols: np.ndarray) -> Batch:
-    """The batch (one user) with only the candidates ``cols``, in that order."""
+    """The batch (one user) with only the candidates ``cols`` (indices, in that order, or a mask), its histories and
+    their weights kept."""
     return Batch(batch.cands[:, cols], batch.feats[:, cols], batch.query, batch.mask[:, cols], batch.histories,
                  batch.history_weights)  # fmt: skip
-
-
-def _slice(batch: Batch, keep: np.ndarray) -> Batch:
-    return Batch(batch.cands[:, keep], batch.feats[:, keep], batch.query, batch.mask[:, keep], batch.histories)
 
 
 def _flat_weights(batch: Batch) -> np.ndarray | None:

@@ -104,3 +104,12 @@ def test_the_id_path_takes_a_weighted_mean_and_ones_change_nothing():
     assert torch.allclose(base, ones, atol=1e-6)
     assert torch.allclose(only0, alone, atol=1e-6)
     assert not torch.allclose(base[0], only0[0], atol=1e-6)
+
+
+def test_weighted_candidates_come_in_the_order_their_scores_give(reranker):
+    # The candidates are ordered by the model; a weighted history must weigh in that ordering as in the scoring.
+    query = RerankQuery(scene="b", history=["a0", "a1", "a7"], history_weights=[1.0, 0.05, 0.3])
+    got = reranker.candidates(query, 12)
+    scored = reranker.rerank(query, [Candidate(item_id=i, scene="b") for i in got], evidence=False)
+    by_score = [s.item_id for s in sorted(scored, key=lambda s: -s.score)]
+    assert got == by_score
