@@ -17,7 +17,9 @@ from scenebridge.agent.lexical import detect_language
 from scenebridge.agent.parse import SceneClassifier
 from scenebridge.build import build_llm
 from scenebridge.errors import UsageError
+from scenebridge.llm.llama_cpp import LlamaCppLLM
 from scenebridge.llm.registry import is_llama
+from scenebridge.llm.speculative import DraftStats
 from scenebridge.progress import Progress, SilentProgress
 from scenebridge.settings import LLMSettings, table
 from scenebridge.store.embed import get_embedder
@@ -175,9 +177,8 @@ def bench_parse(
             if llm is not None:
                 # Loading the model and evaluating the (shared) system prompt once is start-up, not per-statement cost.
                 parse_interests("warm-up", llm, scenes=all_scenes, classifier=classifier)
-                stats = getattr(llm, "draft_stats", None)
-                if stats is not None:
-                    stats.__init__()  # count the timed parses only
+                if isinstance(llm, LlamaCppLLM) and llm.draft_path is not None:
+                    llm.draft_stats = DraftStats()  # count the timed parses only
         advance = progress.task(f"parse: {', '.join(models)}", len(rows) * len(models))
         for row in rows:
             for name, llm in models.items():
@@ -248,6 +249,6 @@ class _Run:
             load_avg=(load_before, os.getloadavg()[0]),
             classifier=clf.embedder.model_id if clf is not None and llm is not None else None,
             statements=self.details,
-            draft=asdict(llm.draft_stats) if getattr(llm, "draft_path", None) is not None else None,
+            draft=asdict(llm.draft_stats) if isinstance(llm, LlamaCppLLM) and llm.draft_path is not None else None,
             **_aggregate(self.scores),
         )

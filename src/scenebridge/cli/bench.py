@@ -75,7 +75,7 @@ def bench_parse_cmd(
     ] = None,
     labels: Annotated[Path, typer.Option(help="Labelled statements (YAML).")] = Path("benchmarks/parse_labels.yaml"),
     variant: Annotated[list[str] | None, typer.Option(help="A local model's decoding, compared side by side: "
-        "'plain', or KEY=VALUE,... of lookup, draft (a model name), draft_k, fields (repeatable).")] = None,
+        "'plain', or KEY=VALUE,... of lookup, draft (a model name), draft_k, fields, repack (repeatable).")] = None,
     scenes: Annotated[str | None, typer.Option(help="Only the statements of these scenes (comma-separated).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the numbers as JSON here.")] = None,
 ) -> None:  # fmt: skip

@@ -187,9 +187,10 @@ class LlamaCppLLM:
             kwargs["logits_processor"] = self._watch_background()
         plan = flat_fields(schema) if self._options["fields"] and not self.lookup and self._formatter else None
         if plan is not None:
-            decoder: Decoder = LlamaDecoder(llm, logits_processor=kwargs.get("logits_processor"))
-            if self._draft is not None:
-                decoder = DraftDecoder(cast(LlamaDecoder, decoder), self._draft, self.draft_k, self.draft_stats)
+            greedy = LlamaDecoder(llm, logits_processor=kwargs.get("logits_processor"))
+            decoder: Decoder = (
+                greedy if self._draft is None else DraftDecoder(greedy, self._draft, self.draft_k, self.draft_stats)
+            )
             writer = FieldWriter(decoder)
             return writer.write(self._tokens(messages), plan, max_tokens)
         # cast: llama_cpp's message TypedDicts are stricter than ours, and mypy only sees them where it is installed.
