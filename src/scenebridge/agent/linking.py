@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -239,22 +240,28 @@ class Linker:
         Returns:
             One :class:`MentionLink` per mention, in order.
         """
-        return [self._choose(m, ranked) for m, ranked in zip(mentions, self.scored(mentions, target=target,
-                source_scenes=source_scenes), strict=True)]  # fmt: skip
+        # The had-together part is left out when it weighs nothing: it adds 0 to every confidence.
+        ranked = self._scored(mentions, target, source_scenes, together=self.weights.together != 0.0)
+        return [self._choose(m, r) for m, r in zip(mentions, ranked, strict=True)]
 
     def scored(
         self, mentions: Sequence[Mention], *, target: str | None = None, source_scenes: Sequence[str] = ()
     ) -> list[list[ScoredCandidate]]:
         """Every mention's candidates with the parts of their confidence (title + embedding, ambiguity margin,
         had together with another mention's candidates, popularity), best first."""
+        return self._scored(mentions, target, source_scenes, together=True)
+
+    def _scored(
+        self, mentions: Sequence[Mention], target: str | None, source_scenes: Sequence[str], together: bool
+    ) -> list[list[ScoredCandidate]]:
         if not mentions:
             return []
         vectors = self.store.embedder.embed([m.text for m in mentions])
         per = [self._base(m, self.candidates(m, vec, target, source_scenes)) for m, vec in zip(mentions, vectors,
                strict=True)]  # fmt: skip
-        together = self._together(per)
+        had = self._together(per) if together else [np.zeros(len(rows), dtype=np.float32) for rows in per]
         out = []
-        for rows, tog in zip(per, together, strict=True):
+        for rows, tog in zip(per, had, strict=True):
             pop = self.prior.popularity([c.item_id for c, _ in rows]) if self.prior is not None else None
             scored = []
             for n, ((cand, base), margin) in enumerate(zip(rows, _margins(rows), strict=True)):
@@ -335,11 +342,12 @@ def same_product(a: str, b: str) -> bool:
     return _same(_title_tokens(a), _title_tokens(b))
 
 
-def _title_tokens(title: str) -> set[str]:
-    return set(tokens(norm_title(title)))
+@lru_cache(maxsize=1 << 14)
+def _title_tokens(title: str) -> frozenset[str]:
+    return frozenset(tokens(norm_title(title)))
 
 
-def _same(ta: set[str], tb: set[str]) -> bool:
+def _same(ta: frozenset[str], tb: frozenset[str]) -> bool:
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= SAME_PRODUCT
 
 
@@ -347,9 +355,11 @@ def _margins(rows: Sequence[tuple[Candidate, float]]) -> list[float]:
     """Each candidate's lead over the best candidate that is another product (many near-identical sketch pads: a
     small or negative lead; the only likely product: its own confidence), clipped to +-:data:`MARGIN_CAP`."""
     toks = [_title_tokens(c.title) for c, _ in rows]
+    # Best first, so each candidate's rival is the first other product met (not a comparison with every row).
+    order = sorted(range(len(rows)), key=lambda j: -rows[j][1])
     out = []
     for i, (_, bi) in enumerate(rows):
-        rival = max((bj for j, (_, bj) in enumerate(rows) if j != i and not _same(toks[i], toks[j])), default=0.0)
+        rival = next((rows[j][1] for j in order if j != i and not _same(toks[i], toks[j])), 0.0)
         out.append(max(-MARGIN_CAP, min(MARGIN_CAP, bi - rival)))
     return out
 

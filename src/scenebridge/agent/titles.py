@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
 
 __all__ = ["CJK", "MISSING_NUMBER", "TitleIndex", "norm_title", "title_score", "tokens"]
 
@@ -21,9 +22,10 @@ _LEAD_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 _WORD = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+@lru_cache(maxsize=1 << 16)
 def norm_title(text: str) -> str:
     """A title or mention for string matching: NFKC, lower case, "Terminator, The (1984)" -> "terminator",
-    punctuation as spaces, no leading article."""
+    punctuation as spaces, no leading article. Remembered: a mention's candidates are the same few titles again."""
     low = unicodedata.normalize("NFKC", text).strip().lower()
     low = _YEAR.sub("", low)
     tail = _ARTICLE_TAIL.match(low)
@@ -42,10 +44,19 @@ def title_score(query: str, title: str) -> float:
     rewards a mention that names a product by some of its title's words; the plain part prefers the exact title
     ("alien" -> "Alien (1979)" over "Alien 3"). A model number of the mention missing from the title costs
     :data:`MISSING_NUMBER`."""
+    return _score(query, title, _numbers(query))
+
+
+@lru_cache(maxsize=1 << 12)
+def _numbers(query: str) -> frozenset[str]:
+    """The mention's model numbers (tokens with a digit)."""
+    return frozenset(t for t in tokens(query) if any(c.isdigit() for c in t))
+
+
+def _score(query: str, title: str, numbers: frozenset[str]) -> float:
     from rapidfuzz import fuzz
 
     score = (fuzz.ratio(query, title) + fuzz.token_set_ratio(query, title)) / 200.0
-    numbers = {t for t in tokens(query) if any(c.isdigit() for c in t)}
     if numbers and not numbers <= set(tokens(title)):
         score *= MISSING_NUMBER
     return score
@@ -71,7 +82,8 @@ class TitleIndex:
             self.raw.append(title)
             for tok in set(tokens(norm)):
                 postings.setdefault(tok, []).append(row)
-        self._postings = postings
+        # Arrays: a common word ("paper") has thousands of titles, added up in one step rather than row by row.
+        self._postings = {t: np.asarray(rows, dtype=np.int64) for t, rows in postings.items()}
         self._idf = {t: math.log(1 + len(self.ids) / len(rows)) for t, rows in postings.items()}
         self.shortlist = shortlist
 
@@ -80,10 +92,14 @@ class TitleIndex:
 
     def match(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
         """The best rows for a mention (normalised by :func:`norm_title`), as ``(row, title score)``."""
-        weight: dict[int, float] = defaultdict(float)
-        for tok in set(tokens(query)):
-            for row in self._postings.get(tok, ()):
-                weight[row] += self._idf[tok]
-        rows = heapq.nlargest(self.shortlist, weight, key=weight.__getitem__)
-        scored = [(row, title_score(query, self.titles[row])) for row in rows]
+        weight = np.zeros(len(self.ids))
+        # Sorted words: the sums, and so the ties at the shortlist's cut, do not depend on the process's hash seed.
+        for tok in sorted(set(tokens(query))):
+            rows = self._postings.get(tok)
+            if rows is not None:
+                weight[rows] += self._idf[tok]
+        touched = np.flatnonzero(weight)  # every idf is > 0: the titles sharing a word with the query
+        rows = touched[np.argsort(-weight[touched], kind="stable")[: self.shortlist]].tolist()
+        numbers = _numbers(query)  # once per mention, not once per title
+        scored = [(row, _score(query, self.titles[row], numbers)) for row in rows]
         return sorted(scored, key=lambda p: -p[1])[:limit]

@@ -105,8 +105,7 @@ class Recommender:
         self._classifier: SceneClassifier | None = classifier
         # Exclusions the glossary lacks are read as the catalogue's nearest category word (not with hashing vectors).
         self._reader = SemanticGlossary(store.embedder, store.categories) if semantic else None
-        # A one-off process does not build title indexes of big scenes (~2-5 s per 20k items): it links those by the
-        # embedding neighbours alone, each still scored on its title.
+        # A one-off process links big scenes by embedding neighbours alone (a title index: ~2-5 s per 20k items).
         self._linker = Linker(store, max_titles=200_000 if mirror else 5_000, prior=prior_for(self._router))
         if mirror:
             store.mirror()
@@ -201,17 +200,18 @@ class Recommender:
         with trace.stage("parse"):
             reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace,
                                           self._delta if self._llm is not None else None)  # fmt: skip
-        target = read.choose_scene(scene, reading.summary, sess, self._scenes)
+        target, summary = read.choose_scene(scene, reading.summary, sess, self._scenes), reading.summary
         read.move_scene(sess, target, reading, trace)
-        summary = reading.summary
+        with trace.stage("link"):  # beside the embedding; "link" times the wait for it after
+            linked = link.start_linking(self._linker, summary, before, sess, target, trace)
+        with trace.stage("embed"):
+            interest = read.interest(summary, sess, target, self._embedder, self._hints)
         with trace.stage("link"):
-            link.link_mentions(self._linker, summary, before, sess, target, trace)
+            linked()
         emit("parsed", {"session_id": sess.session_id, "scene": target, "summary": summary.model_dump(mode="json"),
                         "parse_source": reading.source, "refinements": list(trace.changes),
                         "linked": [x.model_dump(mode="json") for x in sess.linked],
                         "timings_ms": dict(trace.timings_ms)})  # fmt: skip
-        with trace.stage("embed"):
-            interest = read.interest(summary, sess, target, self._embedder, self._hints)
         query = retrieve.query_for(target, interest, sess, self._profiles, again=read_refinement(text).again)
         excl = retrieve.exclusion_filter(summary, self._reader, target)
         reranker = rerank.route(self._router, target, trace)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scenebridge.agent.exclusions import ExclusionFilter
 from scenebridge.agent.link_prior import CoPurchase, prior_for
@@ -238,3 +240,28 @@ def test_links_are_history_on_the_first_turn_only_and_a_follow_up_wants_other_it
     sess.anchor = None
     monkeypatch.setattr(retrieve_stage, "FRESH_FOLLOWUPS", False)
     assert not {"o1", "o2"} & query_for("office", _interest(), sess, None).exclude
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([t for _, _, t, _ in ITEMS]), st.floats(0, 1)), max_size=12))
+def test_each_margin_is_the_lead_over_the_best_other_product(rows: list[tuple[str, float]]):
+    from scenebridge.agent.linking import MARGIN_CAP, Candidate, _margins
+
+    cands = [(Candidate(f"i{n}", "art", title, 0.5), base) for n, (title, base) in enumerate(rows)]
+    # The rule itself, every pair compared.
+    want = []
+    for i, (ci, bi) in enumerate(cands):
+        rival = max((bj for j, (cj, bj) in enumerate(cands) if j != i and not same_product(ci.title, cj.title)),
+                    default=0.0)  # fmt: skip
+        want.append(max(-MARGIN_CAP, min(MARGIN_CAP, bi - rival)))
+    assert _margins(cands) == want
+
+
+def test_link_chooses_what_scored_ranks_first(store: ItemStore):
+    # link() leaves out the had-together part when it weighs nothing; the choice is scored()'s best candidate.
+    prior = _prior([["a5", "a6"], ["a5", "a6", "a1"], ["a7"]])
+    mentions = [Mention(text="clutch earring backs"), Mention(text="clover wonder clips"), Mention(text="sketch pad")]
+    lk = Linker(store, threshold=0.0, prior=prior)
+    for link, ranked in zip(lk.link(mentions, target="office"), lk.scored(mentions, target="office"), strict=True):
+        assert link.item is not None
+        assert (link.item.item_id, link.confidence) == (ranked[0].candidate.item_id, ranked[0].confidence)

@@ -61,6 +61,15 @@ def test_title_index_scores_only_titles_that_share_a_word():
     assert index.match("nothing here") == []
 
 
+def test_the_shortlist_holds_the_titles_sharing_the_rarest_words_first_ties_by_row():
+    # "pad" is in every title, "spiral" in two: those two lead; the three "pad"-only titles tie, earliest row first.
+    titles = ["sketch pad", "spiral pad", "legal pad", "pad", "spiral notebook pad", "mouse pad"]
+    index = TitleIndex([(f"i{n}", t) for n, t in enumerate(titles)], shortlist=4)
+    rows = [row for row, _ in index.match("spiral pad", limit=10)]
+    assert set(rows) == {1, 4, 0, 2}
+    assert index.match("spiral pad", limit=1)[0][0] == 1  # the exact title scores best
+
+
 @pytest.mark.parametrize(
     ("text", "target", "item"),
     [

@@ -84,6 +84,7 @@ def test_categories_read_at_most_max_items(store):
 def test_retrieve_beside_the_candidates_or_alone_gives_the_same_records(store):
     from scenebridge.agent.exclusions import ExclusionFilter
     from scenebridge.agent.result import Trace
+    from scenebridge.agent.stages import beside as worker
     from scenebridge.agent.stages import retrieve
 
     rr = ContentReranker(store)
@@ -95,11 +96,11 @@ def test_retrieve_beside_the_candidates_or_alone_gives_the_same_records(store):
         return [(r.item_id, r.retrieval_score) for r in out]
 
     beside = run()  # the search in the worker thread
-    assert retrieve._WORKER_FREE.acquire(blocking=False)  # the worker is free again after a turn
+    assert worker._WORKER_FREE.acquire(blocking=False)  # the worker is free again after a turn
     try:
         alone = run()  # taken (another turn's search): this turn searches itself
     finally:
-        retrieve._WORKER_FREE.release()
+        worker._WORKER_FREE.release()
     assert beside == alone
     assert "o3" not in {i for i, _ in beside}
     # The retrieved items and the reranker's candidates, each once (which ones HNSW finds in this 10-item store

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 
 from scenebridge.agent.linking import Linker, link_notes
 from scenebridge.agent.result import Trace
 from scenebridge.agent.session import Session
+from scenebridge.agent.stages.beside import beside
 from scenebridge.agent.summary import InterestSummary
 
-__all__ = ["MAX_LINKED", "link_mentions"]
+__all__ = ["MAX_LINKED", "start_linking"]
 
 MAX_LINKED = 50
 
 
-def link_mentions(
+def start_linking(
     linker: Linker, summary: InterestSummary, before: Set[str], sess: Session, target: str, trace: Trace
-) -> None:
-    """Links the mentions this turn added (not those of earlier turns: they were linked then) and keeps the links
-    in the session; one note per mention says what it was linked to, or that nothing was confident enough."""
+) -> Callable[[], None]:
+    """Starts linking the mentions this turn added (not those of earlier turns: they were linked then) beside the
+    turn's thread: the interest's embedding needs nothing of the links. The returned function waits for them and
+    keeps them in the session, with one note per mention saying what it was linked to, or that nothing was confident
+    enough."""
     new = [m for m in summary.mentioned if m.text.lower() not in before]
     if not new:
-        return
-    links = linker.link(new, target=target, source_scenes=summary.source_scenes)
-    have = {x.item_id for x in sess.linked}
-    for link in links:
-        if link.item is not None and link.item.item_id not in have:
-            sess.linked.append(link.item)
-            have.add(link.item.item_id)
-    del sess.linked[:-MAX_LINKED]
-    trace.notes.extend(link_notes(links, summary.language))
+        return lambda: None
+    linked = beside(lambda: linker.link(new, target=target, source_scenes=summary.source_scenes))
+
+    def keep() -> None:
+        links = linked()
+        have = {x.item_id for x in sess.linked}
+        for link in links:
+            if link.item is not None and link.item.item_id not in have:
+                sess.linked.append(link.item)
+                have.add(link.item.item_id)
+        del sess.linked[:-MAX_LINKED]
+        trace.notes.extend(link_notes(links, summary.language))
+
+    return keep

@@ -4,11 +4,7 @@ exclusions and minus what breaks the constraints on item attributes (year, price
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-from typing import TypeVar
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -18,6 +14,7 @@ from scenebridge.agent.exclusions import ExclusionFilter, SemanticGlossary
 from scenebridge.agent.lexical import want_clause
 from scenebridge.agent.result import ItemRecord, Trace
 from scenebridge.agent.session import Session
+from scenebridge.agent.stages.beside import beside
 from scenebridge.agent.stages.read import Interest
 from scenebridge.agent.summary import InterestSummary
 from scenebridge.agent.wording import note
@@ -28,9 +25,6 @@ from scenebridge.store.profiles import ProfileStore
 
 __all__ = ["constraint_filter", "exclusion_filter", "exclusion_notes", "pool_first_turn", "query_for", "records",
            "retrieve", "user_profile"]  # fmt: skip
-
-
-T = TypeVar("T")
 
 HISTORY_CONFIDENCE = float("inf")
 """After the first turn a linked mention stays in the reranker's history only from this confidence on (below it, it
@@ -174,22 +168,16 @@ def retrieve(
     # Behaviour candidates come from what the user did elsewhere; without a history they are only the scene's
     # popular items, which would crowd out what a follow-up asked for ("a stapler" answered with colored pencils).
     wanted = bool(query.history or first_turn)
-    if wanted and _WORKER_FREE.acquire(blocking=False):
-        # The store's search and the reranker's own candidates need nothing of each other: the search runs in the
-        # worker thread (Chroma's query and numpy leave the GIL) while this one asks the reranker. A turn that finds
-        # the worker taken (a server's concurrent turns) searches itself, as before.
-        try:
-            future = _searcher().submit(_freeing, search)
-        except BaseException:
-            _WORKER_FREE.release()
-            raise
+    if wanted:
+        # The store's search and the reranker's own candidates need nothing of each other: the search runs beside.
+        searched = beside(search)
         try:
             behaviour = reranker.candidates(query, behaviour_k)
         finally:
-            hits, vecs = future.result()
+            hits, vecs = searched()
     else:
         hits, vecs = search()
-        behaviour = reranker.candidates(query, behaviour_k) if wanted else []
+        behaviour = []
     if behaviour:
         seen = {h.item_id for h in hits}
         extra = [i for i in behaviour if i not in seen]
@@ -208,24 +196,6 @@ def retrieve(
         trace.filtered.update(removed)
         trace.notes.extend(constraints.notes)
     return kept
-
-
-_WORKER_FREE = threading.Lock()
-"""Held while a turn's search is in the worker (see :func:`retrieve`)."""
-
-
-@cache
-def _searcher() -> ThreadPoolExecutor:
-    """The process's one worker for the store searches that run beside the reranker's candidates."""
-    return ThreadPoolExecutor(1, thread_name_prefix="scenebridge-search")
-
-
-def _freeing(search: Callable[[], T]) -> T:
-    """``search()``, then the worker is free for the next turn."""
-    try:
-        return search()
-    finally:
-        _WORKER_FREE.release()
 
 
 def exclusion_notes(excl: ExclusionFilter, summary: InterestSummary, trace: Trace) -> None:
