@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["CJK", "MISSING_NUMBER", "TitleIndex", "norm_title", "title_score", "tokens"]
+__all__ = ["CJK", "MISSING_NUMBER", "TitleIndex", "norm_title", "title_key", "title_score", "tokens"]
 
 MISSING_NUMBER = 0.5
 """The title score is multiplied by this when the title lacks a model number the mention has ("PT-1280", "fx-300ES")."""
@@ -33,6 +33,11 @@ def norm_title(text: str) -> str:
         low = f"{tail.group('art')} {tail.group('body')}{tail.group('rest')}"
     low = re.sub(r"[^\w\s]|_", " ", low)
     return _LEAD_ARTICLE.sub("", " ".join(low.split()))
+
+
+def title_key(title: str) -> str:
+    """What makes two catalogue titles the very same one: case and spacing aside, the year and words kept."""
+    return " ".join(title.lower().split())
 
 
 def tokens(text: str) -> list[str]:
@@ -72,6 +77,7 @@ class TitleIndex:
         self.titles: list[str] = []
         self.raw: list[str] = []
         postings: dict[str, list[int]] = {}
+        same: dict[str, list[str]] = {}
         for item_id, title in pairs:
             norm = norm_title(title)
             if not norm:
@@ -80,8 +86,10 @@ class TitleIndex:
             self.ids.append(item_id)
             self.titles.append(norm)
             self.raw.append(title)
+            same.setdefault(title_key(title), []).append(item_id)
             for tok in set(tokens(norm)):
                 postings.setdefault(tok, []).append(row)
+        self._twins = {i: tuple(g) for g in same.values() if len(g) > 1 for i in g}
         # Arrays: a common word ("paper") has thousands of titles, added up in one step rather than row by row.
         self._postings = {t: np.asarray(rows, dtype=np.int64) for t, rows in postings.items()}
         self._idf = {t: math.log(1 + len(self.ids) / len(rows)) for t, rows in postings.items()}
@@ -89,6 +97,11 @@ class TitleIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def twins(self, item_ids: Iterable[str]) -> set[str]:
+        """The other items with the very title (:func:`title_key`) of one of ``item_ids``: a catalogue's duplicate
+        entries of one thing, such as MovieLens's two ids of "Body Snatchers (1993)"."""
+        return {t for i in item_ids for t in self._twins.get(i, ()) if t != i}
 
     def match(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
         """The best rows for a mention (normalised by :func:`norm_title`), as ``(row, title score)``."""

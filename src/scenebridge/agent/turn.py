@@ -212,7 +212,8 @@ class Recommender:
                         "parse_source": reading.source, "refinements": list(trace.changes),
                         "linked": [x.model_dump(mode="json") for x in sess.linked],
                         "timings_ms": dict(trace.timings_ms)})  # fmt: skip
-        query = retrieve.query_for(target, interest, sess, self._profiles, again=read_refinement(text).again)
+        query = retrieve.query_for(target, interest, sess, self._profiles, again=read_refinement(text).again,
+                                   twins=link.twins(self._linker, target))  # fmt: skip
         excl = retrieve.exclusion_filter(summary, self._reader, target)
         reranker = rerank.route(self._router, target, trace)
         pool = not sess.turns and retrieve.pool_first_turn(summary, text)
@@ -220,10 +221,10 @@ class Recommender:
             found = retrieve.retrieve(self._store, interest.vector, query, excl, reranker, self._retrieve_k,
                                       self._behaviour_k, trace,
                                       retrieve.constraint_filter(summary, self._store, sess, target,
-                                                                 self._scene_titles(summary, target)),
+                                                                 link.scene_titles(self._linker, summary, target)),
                                       first_turn=pool)  # fmt: skip
         with trace.stage("rerank"):
-            shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor)
+            shown = rerank.rerank(reranker, query, found, k, ask=k + 5, anchor=sess.anchor, distinct=True)
         with trace.stage("explain"):
             titles = explain.titles_for(shown, found, self._store)
             explain.word_evidence(shown, titles, summary.language)
@@ -249,13 +250,6 @@ class Recommender:
         return result
 
     # -- the stages on their own, for tools ----------------------------------------------------------------------
-
-    def _scene_titles(self, summary: InterestSummary, scene: str) -> list[str]:
-        """The scene's normalised titles when "no sequels" needs them (from the linker's title index)."""
-        if not summary.constraints.no_sequels:
-            return []
-        index = self._linker.index(scene)
-        return index.titles if index is not None else []
 
     def _delta(self, text: str, prev: InterestSummary) -> StateDelta | None:
         """The LLM's state delta for a follow-up (None without an LLM or when it fails)."""

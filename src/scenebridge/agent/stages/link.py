@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+from collections.abc import Callable, Iterable, Set
 
 from scenebridge.agent.linking import Linker, link_notes
 from scenebridge.agent.result import Trace
@@ -10,7 +10,7 @@ from scenebridge.agent.session import Session
 from scenebridge.agent.stages.beside import beside
 from scenebridge.agent.summary import InterestSummary
 
-__all__ = ["MAX_LINKED", "start_linking"]
+__all__ = ["MAX_LINKED", "scene_titles", "start_linking", "twins"]
 
 MAX_LINKED = 50
 
@@ -38,3 +38,23 @@ def start_linking(
         trace.notes.extend(link_notes(links, summary.language))
 
     return keep
+
+
+def scene_titles(linker: Linker, summary: InterestSummary, scene: str) -> list[str]:
+    """The scene's normalised titles when "no sequels" needs them (from the linker's title index)."""
+    if not summary.constraints.no_sequels:
+        return []
+    index = linker.index(scene)
+    return index.titles if index is not None else []
+
+
+def twins(linker: Linker, scene: str) -> Callable[[Iterable[str]], set[str]]:
+    """``twins(ids)``: the scene's other entries of the very titles of ``ids`` (none without a title index). What
+    the person has seen, had or disliked must not come back under its twin's id."""
+
+    def of(item_ids: Iterable[str]) -> set[str]:
+        ids = set(item_ids)
+        index = linker.index(scene) if ids else None  # no index built for a turn with nothing to keep out
+        return index.twins(ids) if index is not None else set()
+
+    return of

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scenebridge.agent.result import ItemRecord, Trace
+from scenebridge.agent.titles import title_key
 from scenebridge.agent.wording import note
 from scenebridge.rerank.api import Evidence, Reranker, RerankQuery
 from scenebridge.rerank.router import SceneRouter
@@ -51,6 +52,7 @@ def rerank(
     k: int | None,
     ask: int | None = None,
     anchor: tuple[str, str] | None = None,
+    distinct: bool = False,
 ) -> list[ItemRecord]:
     """The best ``k`` of ``items`` (all when None), scored, with evidence; ids the reranker invents are dropped.
 
@@ -63,13 +65,23 @@ def rerank(
             dropped).
         anchor: the item the person asked for "more like" (id, title): the reranker saw it as one more interest,
             and a reason naming it is likeness to that item.
+        distinct: one item per title (:func:`~scenebridge.agent.titles.title_key`): a catalogue's two entries of
+            one film or product are one answer, the better scored one.
     """
     by_id = {r.item_id: r for r in items}
     found = reranker.rerank(query, [r.candidate() for r in items], k=ask if ask is not None else k)
     scored = [s for s in found if s.item_id in by_id]
-    out = []
-    for s in scored[:k] if k is not None else scored:
+    out: list[ItemRecord] = []
+    titles: set[str] = set()
+    for s in scored:
+        if k is not None and len(out) == k:
+            break
         item = by_id[s.item_id]
+        title = title_key(item.title)
+        if distinct and title:
+            if title in titles:
+                continue
+            titles.add(title)
         item.score = s.score
         item.evidence = [_likeness(ev, anchor, query.scene) for ev in s.evidence] if anchor else list(s.evidence)
         out.append(item)

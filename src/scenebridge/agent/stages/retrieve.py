@@ -4,7 +4,7 @@ exclusions and minus what breaks the constraints on item attributes (year, price
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -91,10 +91,16 @@ def user_profile(user_id: str | None, profiles: ProfileStore | None, scene: str)
 
 
 def query_for(
-    scene: str, interest: Interest, sess: Session, profiles: ProfileStore | None, again: bool = False
+    scene: str,
+    interest: Interest,
+    sess: Session,
+    profiles: ProfileStore | None,
+    again: bool = False,
+    twins: Callable[[Iterable[str]], set[str]] | None = None,
 ) -> RerankQuery:
     """The reranker's query: who asks (history, dislikes), for what, and what must not come back (``again``: the
-    message asks for the shown items again, so a follow-up may show them; see :data:`FRESH_FOLLOWUPS`)."""
+    message asks for the shown items again, so a follow-up may show them; see :data:`FRESH_FOLLOWUPS`; ``twins``:
+    the catalogue's other entries of the same titles, kept out with them)."""
     history, exclude = user_profile(sess.user_id, profiles, scene)
     # What they said they have (linked), have seen or disliked in this conversation does not come back.
     exclude = exclude | {x.item_id for x in sess.linked} | set(sess.seen) | set(sess.disliked)
@@ -105,6 +111,9 @@ def query_for(
     if FRESH_FOLLOWUPS and sess.turns and not again and sess.anchor is None:
         # A follow-up critiques the last answer: it wants other items ("more like the second one" wants its likes).
         not_again |= set(sess.shown)
+    if twins is not None:  # "Body Snatchers (1993)" seen under one id must not come back under its other one
+        exclude = exclude | twins(exclude)
+        not_again = not_again | twins(not_again)
     not_again -= exclude
     exclude = exclude | not_again
     # What they said they did elsewhere is their history for a person with no id, weighted by how sure the link is.
