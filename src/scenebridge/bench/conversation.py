@@ -120,7 +120,7 @@ def bench_conversation(
     convs: list[dict[str, Any]] = []
     for n, person in enumerate(drawn):
         conv = _converse(rec, person, turns, k, truth[person.user_id], catalogue)
-        conv["popularity_hit"] = person.target in top
+        conv["popularity_hit"] = bool(catalogue.same_title(person.target).intersection(top))
         convs.append(conv)
         ms = conv["turn_ms"]
         log(f"{n + 1}/{len(drawn)} {person.language} {person.user_id}: hit at turn {conv['hit_turn']}, replay "
@@ -199,6 +199,7 @@ def _converse(
 ) -> dict[str, Any]:
     """One conversation in one session, then its messages replayed one fresh session each."""
     messages = [person.opening()]
+    goal = catalogue.same_title(person.target)  # the target, or its twin under another id: the same thing shown
     shown: list[list[str]] = []
     linked: dict[str, dict[str, Any]] = {}
     told, times, hit_turn, session, first_scene = 0, [], None, None, None
@@ -217,7 +218,7 @@ def _converse(
             first_scene = res.scene
         for link in res.linked:
             linked.setdefault(link.item_id, {**link.model_dump(mode="json"), "turn": turn})
-        if person.target in shown[-1][:k]:
+        if goal.intersection(shown[-1][:k]):
             hit_turn = turn
             break
     replay: list[list[str]] = []
@@ -227,7 +228,7 @@ def _converse(
         again, said = _ask(rec, text, None, person.scene, k, replay_errors)
         replay_told += said
         replay.append([i.item_id for i in again.items] if again else [])
-    replay_hit = next((t for t, items in enumerate(replay, 1) if person.target in items[:k]), None)
+    replay_hit = next((t for t, items in enumerate(replay, 1) if goal.intersection(items[:k])), None)
     own = OwnItems(person.history, catalogue)
     for item in linked.values():
         item["own"] = own.holds(item["item_id"])

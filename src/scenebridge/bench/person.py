@@ -22,6 +22,7 @@ import pandas as pd
 
 from scenebridge.agent.exclusions import ExclusionFilter
 from scenebridge.agent.lexical import default_scene_hints
+from scenebridge.agent.titles import title_key
 from scenebridge.data.preprocess import normalize_text
 
 __all__ = ["Catalogue", "ItemWords", "Person"]
@@ -93,9 +94,18 @@ class Catalogue:
                 self._prefixes.update(tuple(c[:n]) for n in range(1, len(c) + 1))
             self._title_df[str(scene)] = Counter(t for title in group["title"] for t in set(str(title).split()))
         self._cache: dict[str, ItemWords] = {}
+        self._same: dict[tuple[str, str], set[str]] = {}
+        for item_id, (scene, title, _) in self._rows.items():
+            self._same.setdefault((scene, title_key(title)), set()).add(item_id)
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._rows
+
+    def same_title(self, item_id: str) -> set[str]:
+        """The item and the scene's other entries of its very title (:func:`~scenebridge.agent.titles.title_key`):
+        showing any of them shows the person that thing (the agent shows one of them)."""
+        scene, title, _ = self._rows[item_id]
+        return self._same[(scene, title_key(title))]
 
     def scene(self, item_id: str) -> str:
         """The item's scene."""
@@ -244,7 +254,8 @@ class Person:
         for item in shown:
             if item in self._cat:
                 specific = self._cat.words(item).specific
-                counts.update(w for w in set(specific) if _speakable(w) and _stem(w) not in own)
+                # In the words' order, not a set's: ties in most_common() must not follow the hash seed.
+                counts.update(w for w in dict.fromkeys(specific) if _speakable(w) and _stem(w) not in own)
         for word, _ in counts.most_common():
             if word in self._said_not or word in self._cat.generic(self.scene):
                 continue

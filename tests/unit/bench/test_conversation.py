@@ -264,3 +264,29 @@ def test_the_agents_linker_as_a_statement_linker(ds, tmp_path: Path):
     assert found
     assert found[0][0] == art["item_id"]  # a title names its own item
     assert all(0.0 < conf <= 1.0 for _, conf in found)
+
+
+class TwinShower:
+    """Shows, for any statement, the twins (another id, the very same title) of every office item, never the item."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.twins = [f"{i}-twin" for i in ds.items[ds.items.scene == "office"].item_id]
+
+    def turn(self, statement: str, session_id: str | None = None, scene: str | None = None, k: int = 10,
+             user_id: str | None = None) -> TurnResult:  # fmt: skip
+        return TurnResult(session_id=session_id or "s", statement=statement, scene="office", summary=InterestSummary(),
+                          parse_source="scripted", items=[RecommendedItem(rank=n, item_id=i, title="", category="",
+                          scene="office", score=1.0) for n, i in enumerate(self.twins[:k], 1)])  # fmt: skip
+
+
+def test_the_targets_twin_shown_is_a_hit(ds):
+    office = ds.items[ds.items.scene == "office"]
+    twins = office.assign(item_id=office.item_id + "-twin", title=office.title.str.upper())  # case aside, the same
+    with_twins = Dataset("twins", pd.concat([ds.items, twins]), ds.interactions, ds.users)
+    cat = Catalogue(with_twins.items)
+    assert cat.same_title("o0") == {"o0", "o0-twin"}
+    assert cat.same_title("a0") == {"a0"}
+    res = bench_conversation(with_twins, TwinShower(with_twins), "art", "office", people=6, turns=2, lang="en",  # type: ignore[arg-type]
+                             k=len(OFFICE))  # fmt: skip
+    assert [c["hit_turn"] for c in res.conversations] == [1] * 6
+    assert [c["replay_hit_turn"] for c in res.conversations] == [1] * 6
