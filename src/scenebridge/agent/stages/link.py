@@ -1,4 +1,5 @@
-"""Stage 1b: what the person says they did, linked to catalogue items — their cross-scene history for the turn."""
+"""Stage 1b: what the person says they did, linked to catalogue items — their cross-scene history for the turn —
+and what the linker's title index tells the later stages (an item's twins, the scene's titles for "no sequels")."""
 
 from __future__ import annotations
 
