@@ -77,8 +77,7 @@ def rerank(
         if k is not None and len(out) == k:
             break
         item = by_id[s.item_id]
-        title = title_key(item.title)
-        if distinct and title:
+        if distinct and (title := title_key(item.title)):
             if title in titles:
                 continue
             titles.add(title)
