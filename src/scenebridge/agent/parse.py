@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -181,11 +181,16 @@ class SceneClassifier:
         self.embedder = embedder
         self._protos: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
-    def scores(self, text: str, hints: Mapping[str, Sequence[str]]) -> dict[str, float]:
-        """Cosine of the want clause to each scene's closest word; ``{}`` when there are no scenes."""
+    def scores(self, text: str, hints: Mapping[str, Sequence[str]], also: Sequence[str] = ()) -> dict[str, float]:
+        """Cosine of the want clause to each scene's closest word; ``{}`` when there are no scenes.
+
+        Args:
+            also: texts embedded in the same call, for a memoising embedder to keep (the turn's interest texts: one
+                pass over the model's weights instead of two).
+        """
         if not hints:
             return {}
-        query = self.embedder.embed([want_clause(text)])[0]
+        query = self.embedder.embed([want_clause(text), *also])[0]
         out = {}
         for scene, words in hints.items():
             key = (scene, tuple(words))
@@ -196,9 +201,10 @@ class SceneClassifier:
 
 
 def _choose_scene(
-    evidence: SceneEvidence, llm_scene: str | None, scores: Mapping[str, float]
+    evidence: SceneEvidence, llm_scene: str | None, score: Callable[[], Mapping[str, float]]
 ) -> tuple[str | None, str | None]:
-    """The scene and what decided it.
+    """The scene and what decided it (``score()`` gives the embedding scores; it is not called when the "now"
+    clause names the scene: 14 of the 32 art/office statements of the labelled set, an embedding saved).
 
     A scene named in the "want now" clause wins (small models often answer with the scene the person came from).
     Otherwise, with embedding scores, the model's scene is a vote worth ``LLM_SCENE_VOTE`` of cosine: it wins when
@@ -206,6 +212,7 @@ def _choose_scene(
     """
     if evidence.now:
         return evidence.now, "now-clause"
+    scores = score()
     if scores:
         best = max(scores, key=lambda s: scores[s])
         if llm_scene is not None and llm_scene in scores and scores[best] - scores[llm_scene] <= LLM_SCENE_VOTE:
@@ -221,10 +228,10 @@ def _summary(
     lexical: InterestSummary,
     evidence: SceneEvidence,
     text: str,
-    scene: str | None,
     not_topics: frozenset[str] = frozenset(),
 ) -> InterestSummary:
-    """Combines the LLM's answer with what the lexical parser reads deterministically.
+    """Combines the LLM's answer with what the lexical parser reads deterministically (all but the scene, which
+    :func:`_place` sets: the scene classifier's embedding call also embeds this summary's interest texts).
 
     A topic that is only a scene's name or word, or a device or platform ("京都" for kyoto, "Instagram", "电脑"), is
     not an interest: the lexical parser never keeps one, and a small model's "京都" ranked every Kyoto place by its
@@ -237,9 +244,6 @@ def _summary(
     topics = answer.topics[:MAX_TOPICS] or [t.name for t in lexical.topics[:MAX_TOPICS]]
     summary = InterestSummary(
         topics=[Topic(name=t, weight=round(1.0 - 0.1 * i, 2)) for i, t in enumerate(topics)],
-        scene=scene,
-        # When the model's scene lost to the "now" clause, it is usually the scene they came from.
-        source_scenes=[s for s in dict.fromkeys([*evidence.mentioned, answer.scene]) if s and s != scene],
         # Intent is not asked of the model: the 1.5B model's guess was right for 41 % of the labelled statements
         # (mostly "buy" for everything), the keywords ("gift", "compare", "礼物", else discover) for 93 %.
         intent=lexical.intent,
@@ -259,6 +263,17 @@ def _summary(
     return summary
 
 
+def _place(
+    summary: InterestSummary, scene: str | None, answer: WireAnswer, evidence: SceneEvidence, lexical: InterestSummary
+) -> InterestSummary:
+    """Sets the chosen scene on a :func:`_summary` (the lexical parser's when none was chosen) and where the person
+    came from."""
+    # When the model's scene lost to the "now" clause, it is usually the scene they came from.
+    summary.source_scenes = [s for s in dict.fromkeys([*evidence.mentioned, answer.scene]) if s and s != scene]
+    summary.scene = scene if scene is not None else lexical.scene
+    return summary
+
+
 def parse_interests(
     statement: str,
     llm: LLM | None,
@@ -266,6 +281,7 @@ def parse_interests(
     scene_hints: Mapping[str, Sequence[str]] | None = None,
     max_tokens: int = 160,
     classifier: SceneClassifier | None = None,
+    interest_ahead: bool = False,
 ) -> ParseResult:
     """Parses a statement into an :class:`InterestSummary`; never fails on a misbehaving LLM.
 
@@ -278,6 +294,9 @@ def parse_interests(
         max_tokens: cap on the LLM's answer (a compact answer is ~40 tokens); a cut-off answer gets the repair round.
         classifier: scores scenes by embedding similarity when the statement names none in its "now" clause; the
             LLM's scene is then one vote (see :func:`_choose_scene`). Without it the LLM's scene is taken.
+        interest_ahead: the classifier's call also embeds the summary's interest texts
+            (:meth:`~scenebridge.agent.summary.InterestSummary.interest_texts`), for a turn whose memoising
+            embedder then has them: a turn embeds once, not twice.
 
     Raises:
         UsageError: for a bad statement (see :func:`clean_statement`).
@@ -287,11 +306,12 @@ def parse_interests(
     prompt = load_prompt("parse_interests")
     evidence = scene_evidence(text, scenes, scene_hints)
 
-    def scores() -> dict[str, float]:
-        return classifier.scores(text, _hints(scenes, scene_hints)) if classifier is not None else {}
+    def scores(summary: InterestSummary) -> Callable[[], dict[str, float]]:
+        also = summary.interest_texts() if interest_ahead else []
+        return lambda: classifier.scores(text, _hints(scenes, scene_hints), also) if classifier is not None else {}
 
     if llm is None:
-        fallback.scene, scene_from = _choose_scene(evidence, None, scores())
+        fallback.scene, scene_from = _choose_scene(evidence, None, scores(fallback))
         return ParseResult(fallback, "fallback", prompt_version=prompt.version, scene_from=scene_from)
     messages: list[Message] = [
         {"role": "system", "content": prompt.render("system", scenes=list(scenes))},
@@ -313,11 +333,12 @@ def parse_interests(
             messages = [*messages, {"role": "assistant", "content": raw[:2000]},
                         {"role": "user", "content": prompt.render("repair", error=error)}]  # fmt: skip
             continue
-        scene, scene_from = _choose_scene(evidence, answer.scene, scores())
-        summary = _summary(answer, fallback, evidence, text, scene, _not_topics(scenes, scene_hints))
+        summary = _summary(answer, fallback, evidence, text, _not_topics(scenes, scene_hints))
+        scene, scene_from = _choose_scene(evidence, answer.scene, scores(summary))
+        _place(summary, scene, answer, evidence, fallback)
         source: Literal["llm", "llm-repair"] = "llm" if attempt == 1 else "llm-repair"
         return ParseResult(summary, source, attempt, errors, prompt.version, scene_from, answer.scene)
-    fallback.scene, scene_from = _choose_scene(evidence, None, scores())
+    fallback.scene, scene_from = _choose_scene(evidence, None, scores(fallback))
     return ParseResult(fallback, "fallback", len(errors), errors, prompt.version, scene_from)
 
 
@@ -363,13 +384,12 @@ def _grounded_exclusions(proposed: Sequence[str], lexical: Sequence[str], text: 
 
 
 def _merge_safety(summary: InterestSummary, lexical: InterestSummary) -> None:
-    """Keeps what the lexical parser is sure of when the LLM dropped it: stated exclusions, a missing scene."""
+    """Keeps what the lexical parser is sure of when the LLM dropped it: stated exclusions (a missing scene:
+    :func:`_place`)."""
     have = " ".join(summary.exclusions).lower()
     for phrase in lexical.exclusions:
         if phrase.lower() not in have and not any(e.lower() in phrase.lower() for e in summary.exclusions):
             summary.exclusions.append(phrase)
-    if summary.scene is None and lexical.scene is not None:
-        summary.scene = lexical.scene
     # Topics that are excluded are not interests.
     excluded = [e.lower() for e in summary.exclusions]
     summary.topics = [

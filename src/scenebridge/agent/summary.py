@@ -176,3 +176,9 @@ class InterestSummary(BaseModel):
     def text(self) -> str:
         """A short text for embedding: the topics, strongest first."""
         return ", ".join(t.name for t in sorted(self.topics, key=lambda t: -t.weight))
+
+    def interest_texts(self) -> list[str]:
+        """What a session's first turn embeds in one call for this summary: :meth:`text`, then each topic, strongest
+        first (none without topics: the interest is then made of the scene's words)."""
+        names = [t.name for t in sorted(self.topics, key=lambda t: -t.weight)]
+        return [", ".join(names), *names] if names else []

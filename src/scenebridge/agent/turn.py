@@ -198,7 +198,8 @@ class Recommender:
         before = {m.text.lower() for m in sess.summary.mentioned} if sess.summary is not None else set()
         rerank.prefetch(self._router, scene or sess.scene, sess.user_id, self._profiles, self._scenes)
         with trace.stage("parse"):
-            reading = read.read_statement(text, sess, self.parse, self._scenes, self._hints, self._store, trace,
+            reading = read.read_statement(text, sess, lambda t: self.parse(t, interest_ahead=True), self._scenes,
+                                          self._hints, self._store, trace,
                                           self._delta if self._llm is not None else None)  # fmt: skip
         target, summary = read.choose_scene(scene, reading.summary, sess, self._scenes), reading.summary
         read.move_scene(sess, target, reading, trace)
@@ -258,13 +259,14 @@ class Recommender:
         with self._llm_lock:
             return llm_delta(self._llm, prev, text)
 
-    def parse(self, text: str) -> ParseResult:
-        """Parses one statement with this recommender's LLM, scenes, hints and scene classifier (no session)."""
+    def parse(self, text: str, interest_ahead: bool = False) -> ParseResult:
+        """Parses one statement with this recommender's LLM, scenes, hints and scene classifier (no session;
+        ``interest_ahead``: a turn's parse, see :func:`parse_interests`)."""
         with self._llm_lock:
             if is_loading(self._llm):  # a fresh process: the embedder's weights load meanwhile, not after the parse
                 self._embedder.warm()
             return parse_interests(
-                text, self._llm, scenes=self._scenes, scene_hints=self._hints, classifier=self._classifier
+                text, self._llm, self._scenes, self._hints, classifier=self._classifier, interest_ahead=interest_ahead
             )
 
     def search(self, query: str, scene: str | None = None, k: int = 10, exclude: Sequence[str] = ()) -> list[Hit]:

@@ -308,3 +308,60 @@ def test_scene_words_alone_give_way_to_the_lexical_topics():
     assert [t.name for t in s.topics] == [t.name for t in lexical.topics][:5]
     assert "art" not in [t.name for t in s.topics]
     assert "office supplies" not in [t.name for t in s.topics]
+
+
+class _CountingEmbedder(_KeywordEmbedder):
+    """The keyword embedder, remembering each call's texts."""
+
+    model_id = "keywords"
+
+    def __init__(self):
+        self.calls = []
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def test_no_embedding_when_the_now_clause_names_the_scene():
+    emb = _CountingEmbedder()
+    res = parse_interests("I bought sketchbooks, now I want office pens", None, scenes=["art", "office"],
+                          classifier=SceneClassifier(emb), interest_ahead=True)  # fmt: skip
+    assert (res.summary.scene, res.scene_from) == ("office", "now-clause")
+    assert emb.calls == []
+
+
+@pytest.mark.parametrize("llm", [None, "llm"])
+def test_a_turns_parse_embeds_the_interest_in_the_classifiers_call(llm):
+    from scenebridge.agent.query_embed import QueryEmbedder
+
+    text = "I bought sketchbooks, now any good cast iron pans?"
+    inner = _CountingEmbedder()
+    memo = QueryEmbedder(inner)
+    answer = {"topics": ["cast iron pans", "skillet"], "scene": "kitchen", "exclusions": []}
+    backend = ScriptedLLM([json.dumps(answer)]) if llm else None
+    res = parse_interests(text, backend, scenes=["art", "kitchen"], classifier=SceneClassifier(memo),
+                          interest_ahead=True)  # fmt: skip
+    texts = res.summary.interest_texts()
+    assert res.scene_from in ("embedding", "llm")
+    assert texts
+    assert texts[1:] == [t.name for t in res.summary.topics]
+    assert [want_clause(text), *texts] in inner.calls
+    before = len(inner.calls)
+    memo.embed(texts)  # the turn's own embedding: remembered
+    assert len(inner.calls) == before
+    plain = _CountingEmbedder()
+    parse_interests(text, None, scenes=["art", "kitchen"], classifier=SceneClassifier(plain))
+    assert [want_clause(text)] in plain.calls  # not asked for (the parse tool): only the want clause
+
+
+def test_the_first_turns_interest_embeds_the_summarys_interest_texts():
+    from scenebridge.agent.session import Session
+    from scenebridge.agent.stages.read import interest
+    from scenebridge.agent.summary import Topic
+
+    emb = _CountingEmbedder()
+    summary = InterestSummary(topics=[Topic(name="skillet", weight=0.9), Topic(name="cast iron pans", weight=1.0)])
+    interest(summary, Session("s1"), "kitchen", emb, None)
+    assert emb.calls == [summary.interest_texts()] == [["cast iron pans, skillet", "cast iron pans", "skillet"]]
+    assert InterestSummary().interest_texts() == []

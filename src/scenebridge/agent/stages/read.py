@@ -181,7 +181,8 @@ def interest(
     lead = [t.name for t in ranked if t.weight >= LEAD_WEIGHT]
     rest = [t.name for t in ranked if t.weight < LEAD_WEIGHT] if lead and sess.turns else []
     text = (", ".join(lead) if rest else summary.text()) or " ".join([scene, *hints[:2]])
-    # The topics go in the same batch: the rerankers name the one each item matches.
+    # The topics go in the same batch: the rerankers name the one each item matches. (A first turn's batch is
+    # InterestSummary.interest_texts: the scene classifier embedded it with the statement, so the memo has it.)
     rows = embedder.embed([text, *names])
     vec, topic_vecs = rows[0], rows[1:]
     if rest:  # a follow-up's own wish leads; the earlier ones pull a little
